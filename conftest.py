@@ -1,0 +1,3 @@
+"""Root conftest: registers the shared test plugin for every package's tests."""
+
+pytest_plugins = ["shared.testing.fixtures"]

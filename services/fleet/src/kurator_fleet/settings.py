@@ -1,0 +1,9 @@
+"""Settings of the fleet service: the common ``KURATOR_*`` set (service-specific fields join here)."""
+
+from __future__ import annotations
+
+from shared.runtime.settings import ServiceSettings
+
+
+class FleetSettings(ServiceSettings):
+    pass

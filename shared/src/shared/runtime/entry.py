@@ -1,0 +1,52 @@
+"""``main()`` of every service: settings from the environment, logging, signals, run.
+
+SIGTERM and SIGINT set the stop event; the app drains within its deadline and the process
+exits 0. A second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Mapping
+
+from shared.runtime import app, intents
+from shared.runtime import logging as kurator_logging
+from shared.runtime.settings import ServiceSettings
+
+
+def run(
+    service: str,
+    *,
+    settings: ServiceSettings | None = None,
+    handlers: Callable[[ServiceSettings], Mapping[str, intents.KindHandler]] | None = None,
+) -> None:
+    settings = settings or ServiceSettings()
+    kurator_logging.configure(level=settings.log_level, fmt=settings.log_format)
+    try:
+        asyncio.run(_main(service, settings, handlers))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+async def _main(
+    service: str,
+    settings: ServiceSettings,
+    handlers: Callable[[ServiceSettings], Mapping[str, intents.KindHandler]] | None,
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals > 1:
+            sys.exit(1)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    application = app.ServiceApp(service=service, settings=settings, handlers=handlers(settings) if handlers else {})
+    await application.run(stop)

@@ -1,0 +1,305 @@
+"""The desired-state half every service shares: validate an intent, record it, publish status.
+
+For each intent on ``kurator.intent.<service>.<kind>.<ns>.<name>`` the processor
+
+1. checks the subject, the verb and that the document matches the subject (kind, name,
+   namespace), then validates the document with the kind's model: any failure is an
+   :class:`~shared.errors.InvalidIntent` naming the field;
+2. compares the intent's stream sequence with the one recorded for the object: an older
+   intent is stale (skipped), the same one is a redelivery (its status is published again);
+3. writes the new record with compare-and-set (generation bumps only when the content
+   changed, so the same intent applied twice changes nothing);
+4. asks the kind's :class:`KindHandler` for the status and publishes it; a delete publishes a
+   final ``Deleted`` status and drops the object from the last-value cache.
+
+Kind handlers are where later work (Karmada, Velero, ...) plugs in; the default accepts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import orjson
+import pydantic
+
+from shared import errors
+from shared.bus import messages, store
+from shared.bus.publisher import Publisher
+from shared.contracts import cloudevents, kinds, status, subjects, validation
+from shared.contracts.meta import KubeObject
+from shared.runtime.metrics import ServiceMetrics
+
+_CAS_ATTEMPTS = 5
+_SERVER_METADATA = ("uid", "generation", "resourceVersion", "creationTimestamp")
+
+
+class KindHandler(Protocol):
+    """What a service does with one kind once an intent is accepted."""
+
+    async def on_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
+        """Act on the accepted object; return its ``status`` (``phase``, conditions, ...)."""
+        ...
+
+    async def on_delete(self, record: store.Record) -> None:
+        """Undo whatever ``on_apply`` did."""
+        ...
+
+
+class AcceptingHandler:
+    """The default: the desired state is recorded and reported as ``Accepted``."""
+
+    async def on_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
+        return accepted_status(record)
+
+    async def on_delete(self, record: store.Record) -> None:
+        return None
+
+
+def accepted_status(record: store.Record, *, message: str = "desired state recorded") -> dict[str, Any]:
+    now = cloudevents.now_rfc3339()
+    return {
+        "phase": status.ACCEPTED,
+        "observedGeneration": record.generation,
+        "conditions": [
+            status.condition(
+                type="Accepted",
+                status="True",
+                reason="Validated",
+                message=message,
+                generation=record.generation,
+                time=now,
+            )
+        ],
+    }
+
+
+def _invalid(field: str, message: str, code: validation.ReasonCode = "FieldValueInvalid") -> errors.InvalidIntent:
+    return errors.InvalidIntent([validation.Reason(field=field, reason=code, message=message)])
+
+
+def content_hash(document: Mapping[str, Any]) -> str:
+    """Hash of what the user controls: everything but server-set metadata and status."""
+    meta = {k: v for k, v in (document.get("metadata") or {}).items() if k not in _SERVER_METADATA}
+    body = {k: v for k, v in document.items() if k not in ("metadata", "status")}
+    return hashlib.sha256(orjson.dumps({"m": meta, "b": body}, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+class IntentProcessor:
+    """The handler a service's consumer runs for every intent."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        store: store.DesiredStateStore,
+        publisher: Publisher,
+        metrics: ServiceMetrics,
+        handlers: Mapping[str, KindHandler] | None = None,
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._publisher = publisher
+        self._metrics = metrics
+        self._handlers = dict(handlers or {})
+        self._default = AcceptingHandler()
+
+    def handler_for(self, token: str) -> KindHandler:
+        return self._handlers.get(token, self._default)
+
+    async def __call__(self, delivery: messages.Delivery) -> None:
+        address = delivery.address
+        if address is None:
+            raise _invalid("subject", f"{delivery.subject!r} is not kurator.intent.<service>.<kind>.<ns>.<name>")
+        if address.service != self._service:
+            raise _invalid("subject", f"{self._service} does not handle {address.service} intents")
+        try:
+            info = kinds.for_token(address.service, address.kind)
+        except kinds.UnknownKind as exc:
+            raise _invalid("kind", str(exc), "FieldValueNotSupported") from exc
+        verb = cloudevents.verb_of(delivery.envelope.type) or cloudevents.APPLY
+        if verb == cloudevents.DELETE:
+            await self._delete(delivery, info, address)
+        elif verb == cloudevents.APPLY:
+            await self._apply(delivery, info, address)
+        else:
+            raise _invalid(
+                "ce-type", f"verb {verb!r} is not one of {', '.join(cloudevents.VERBS)}", "FieldValueNotSupported"
+            )
+
+    # -- apply ------------------------------------------------------------------------------
+
+    def _document(
+        self, delivery: messages.Delivery, info: kinds.KindInfo, address: subjects.ObjectAddress
+    ) -> dict[str, Any]:
+        try:
+            raw = delivery.json()
+        except orjson.JSONDecodeError as exc:
+            raise _invalid("<body>", f"not valid JSON: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise _invalid("<body>", "must be a JSON object (a Kubernetes-style document)")
+        api_version, kind = raw.get("apiVersion"), raw.get("kind")
+        if not isinstance(api_version, str) or not api_version:
+            raise _invalid("apiVersion", "Required value", "FieldValueRequired")
+        if not isinstance(kind, str) or not kind:
+            raise _invalid("kind", "Required value", "FieldValueRequired")
+        try:
+            routed = kinds.for_object(api_version, kind)
+        except kinds.UnknownKind as exc:
+            raise _invalid(
+                "apiVersion" if "served as" in str(exc) else "kind", str(exc), "FieldValueNotSupported"
+            ) from exc
+        if routed is not info:
+            raise _invalid(
+                "kind",
+                f"{api_version} {kind} belongs on kurator.intent.{routed.service}."
+                f"{routed.token}, not {delivery.subject}",
+            )
+        meta = raw.get("metadata")
+        if not isinstance(meta, dict):
+            raise _invalid("metadata", "Required value", "FieldValueRequired")
+        meta = dict(meta)
+        if meta.get("name") != address.name:
+            raise _invalid("metadata.name", f"{meta.get('name')!r} does not match the subject's name {address.name!r}")
+        if info.namespaced:
+            if address.namespace is None:
+                raise _invalid("metadata.namespace", f"{kind} is namespaced; the subject names no namespace")
+            if meta.setdefault("namespace", address.namespace) != address.namespace:
+                raise _invalid(
+                    "metadata.namespace",
+                    f"{meta['namespace']!r} does not match the subject's namespace {address.namespace!r}",
+                )
+        else:
+            if address.namespace is not None:
+                raise _invalid(
+                    "metadata.namespace", f"{kind} is cluster-scoped; use '_' as the subject's namespace token"
+                )
+            meta.pop("namespace", None)
+        # Server-owned fields are ours to set, whatever the publisher sent.
+        for key in _SERVER_METADATA:
+            meta.pop(key, None)
+        doc = {k: v for k, v in raw.items() if k != "status"}
+        doc["metadata"] = meta
+        return doc
+
+    async def _apply(self, delivery: messages.Delivery, info: kinds.KindInfo, address: subjects.ObjectAddress) -> None:
+        doc = self._document(delivery, info, address)
+        try:
+            model = info.model.model_validate(doc)
+        except pydantic.ValidationError as exc:
+            raise errors.InvalidIntent(validation.reasons_from(exc)) from exc
+        digest = content_hash(doc)
+        seq = delivery.stream_sequence
+        for _ in range(_CAS_ATTEMPTS):
+            current = await self._store.get(address)
+            if current is not None and current.record.intent_seq > seq:
+                self._count(info, "stale")
+                raise errors.BenignError(f"intent {seq} is older than the applied {current.record.intent_seq}")
+            if current is not None and current.record.intent_seq == seq:
+                # Redelivered after we recorded it (e.g. the ack was lost): answer again.
+                self._count(info, "replayed")
+                record = current.record
+                break
+            live = current is not None and not current.record.deleted
+            if live and current is not None and current.record.spec_hash == digest:
+                result = "unchanged"
+                prev = current.record
+                document = prev.document
+                generation = prev.generation
+            else:
+                result = "updated" if live else "created"
+                prev_meta = (current.record.document.get("metadata") or {}) if live and current else {}
+                generation = (current.record.generation + 1) if live and current else 1
+                document = dict(doc)
+                document["metadata"] = {
+                    **doc["metadata"],
+                    "uid": prev_meta.get("uid") or str(uuid.uuid4()),
+                    "generation": generation,
+                    "creationTimestamp": prev_meta.get("creationTimestamp") or cloudevents.now_rfc3339(),
+                }
+            record = store.Record(
+                document=document,
+                generation=generation,
+                intent_seq=seq,
+                intent_id=delivery.envelope.id,
+                spec_hash=digest,
+            )
+            try:
+                await self._store.put(address, record, revision=current.revision if current else None)
+            except store.RevisionConflict:
+                continue
+            self._count(info, result)
+            break
+        else:
+            raise errors.RetryableError(f"{address.display()} kept changing under us")
+        body = await self.handler_for(info.token).on_apply(model, record)
+        await self._publish_status(info, address, record.document, body, delivery.envelope.id)
+
+    async def _publish_status(
+        self,
+        info: kinds.KindInfo,
+        address: subjects.ObjectAddress,
+        document: dict[str, Any],
+        body: dict[str, Any],
+        causation_id: str,
+    ) -> int:
+        out = info.model.public_document({**document, "status": body})
+        ack = await self._publisher.status(address, out, causation_id=causation_id)
+        return int(ack.seq)
+
+    # -- delete -----------------------------------------------------------------------------
+
+    async def _delete(self, delivery: messages.Delivery, info: kinds.KindInfo, address: subjects.ObjectAddress) -> None:
+        seq = delivery.stream_sequence
+        for _ in range(_CAS_ATTEMPTS):
+            current = await self._store.get(address)
+            if current is not None and current.record.intent_seq > seq:
+                self._count(info, "stale")
+                raise errors.BenignError(f"delete {seq} is older than the applied {current.record.intent_seq}")
+            if current is not None and current.record.intent_seq == seq:
+                self._count(info, "replayed")
+                record = current.record
+                break
+            if current is None or current.record.deleted:
+                raise _invalid("metadata.name", f'{info.kind} "{address.name}" not found', "NotFound")
+            prev = current.record
+            record = store.Record(
+                document=prev.document,
+                generation=prev.generation,
+                intent_seq=seq,
+                intent_id=delivery.envelope.id,
+                spec_hash=prev.spec_hash,
+                deleted=True,
+            )
+            try:
+                await self._store.put(address, record, revision=current.revision)
+            except store.RevisionConflict:
+                continue
+            self._count(info, "deleted")
+            break
+        else:
+            raise errors.RetryableError(f"{address.display()} kept changing under us")
+        await self.handler_for(info.token).on_delete(record)
+        body = {
+            "phase": status.DELETED,
+            "observedGeneration": record.generation,
+            "conditions": [
+                status.condition(
+                    type="Deleted",
+                    status="True",
+                    reason="DeleteRequested",
+                    message="removed from the desired state",
+                    generation=record.generation,
+                    time=cloudevents.now_rfc3339(),
+                )
+            ],
+        }
+        seq_published = await self._publish_status(info, address, record.document, body, delivery.envelope.id)
+        # Purge only up to the Deleted status itself: a newer status (the object re-created
+        # meanwhile through another replica) must survive.
+        await self._publisher.purge_status(address, up_to_sequence=seq_published + 1)
+
+    def _count(self, info: kinds.KindInfo, result: str) -> None:
+        self._metrics.changes.labels(self._service, info.token, result).inc()
