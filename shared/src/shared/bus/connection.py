@@ -19,9 +19,11 @@ async def connect(
     name: str,
     connect_timeout_seconds: float = 5.0,
     reconnect_wait_seconds: float = 1.0,
-    retry_on_failed_connect: bool = True,
 ) -> Client:
     """Open a connection that reconnects forever.
+
+    The first connection is retried forever too (nats-py does so with unlimited reconnect
+    attempts), so a service may start before NATS does; it is simply not ready meanwhile.
 
     Args:
         url: one URL or several separated by commas (a cluster).
@@ -44,7 +46,6 @@ async def connect(
         reconnect_time_wait=reconnect_wait_seconds,
         max_reconnect_attempts=-1,
         allow_reconnect=True,
-        retry_on_failed_connect=retry_on_failed_connect,
         error_cb=on_error,
         disconnected_cb=on_disconnected,
         reconnected_cb=on_reconnected,

@@ -230,7 +230,7 @@ class IntentConsumer:
                 continue
             try:
                 batch = await sub.fetch(min(room, opts.fetch_batch), timeout=timeout)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises both its own and asyncio's: an idle stream
                 continue
             except (
                 nats.errors.ConnectionClosedError,

@@ -56,15 +56,31 @@ class Publisher:
             ce_subject=address.display(),
         )
 
-    async def status(self, address: subjects.ObjectAddress, document: Any, *, causation_id: str | None) -> api.PubAck:
-        _, ack = await self.publish(
-            subjects.status(address),
-            document,
-            ce_type=cloudevents.type_name(address.service, address.kind, "status"),
-            ce_subject=address.display(),
+    async def status(
+        self,
+        address: subjects.ObjectAddress,
+        document: Any,
+        *,
+        causation_id: str | None,
+        result: str | None = None,
+    ) -> api.PubAck:
+        """Publish an object's current status.
+
+        ``result`` (``created``, ``updated``, ``unchanged``, ``deleted``) goes in the
+        ``Kurator-Result`` header, for the publisher of ``causation_id`` to report.
+        """
+        env = cloudevents.Envelope.new(
+            source=self.source,
+            type=cloudevents.type_name(address.service, address.kind, "status"),
+            subject=address.display(),
             causation_id=causation_id,
         )
-        return ack
+        headers = tracecontext.inject(env.headers())
+        if result:
+            headers[cloudevents.RESULT_HEADER] = result
+        return await self._js.publish(
+            subjects.status(address), encode(document), timeout=self._timeout, headers=headers
+        )
 
     async def purge_status(self, address: subjects.ObjectAddress, *, up_to_sequence: int) -> None:
         """Drop a deleted object from the last-value cache (messages below ``up_to_sequence``)."""

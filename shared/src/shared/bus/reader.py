@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import nats.errors
 import orjson
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
@@ -55,7 +56,8 @@ async def last(js: JetStreamContext, subject: str) -> StatusMessage | None:
     """The current status on one subject, or ``None``."""
     try:
         raw = await js.get_last_msg(subjects.STATUS_STREAM, subject, direct=True)
-    except NotFoundError:
+    except (NotFoundError, nats.errors.NoRespondersError):
+        # No such message, or no status stream yet (no service ever started): nothing to show.
         return None
     return StatusMessage(
         subject=raw.subject or subject,
@@ -66,17 +68,20 @@ async def last(js: JetStreamContext, subject: str) -> StatusMessage | None:
 
 
 async def snapshot(js: JetStreamContext, filter_subject: str, *, batch: int = 512) -> list[StatusMessage]:
-    """The last message of every status subject matching ``filter_subject``."""
-    info = await js.add_consumer(
-        subjects.STATUS_STREAM,
-        config=api.ConsumerConfig(
-            filter_subject=filter_subject,
-            deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
-            ack_policy=api.AckPolicy.NONE,
-            inactive_threshold=30.0,
-            mem_storage=True,
-        ),
-    )
+    """The last message of every status subject matching ``filter_subject`` (none if no stream)."""
+    try:
+        info = await js.add_consumer(
+            subjects.STATUS_STREAM,
+            config=api.ConsumerConfig(
+                filter_subject=filter_subject,
+                deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+                ack_policy=api.AckPolicy.NONE,
+                inactive_threshold=30.0,
+                mem_storage=True,
+            ),
+        )
+    except NotFoundError:
+        return []
     name = info.name
     remaining = info.num_pending or 0
     out: list[StatusMessage] = []

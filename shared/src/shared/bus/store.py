@@ -44,6 +44,8 @@ class Record:
     """Stream sequence of the last intent applied to this object."""
     intent_id: str
     spec_hash: str
+    changed_at: str = ""
+    """When the content last changed (RFC 3339): the transition time of conditions."""
     deleted: bool = False
 
     def to_bytes(self) -> bytes:
@@ -54,6 +56,7 @@ class Record:
                 "intentSeq": self.intent_seq,
                 "intentId": self.intent_id,
                 "specHash": self.spec_hash,
+                "changedAt": self.changed_at,
                 "deleted": self.deleted,
             }
         )
@@ -67,6 +70,7 @@ class Record:
             intent_seq=int(raw["intentSeq"]),
             intent_id=str(raw.get("intentId", "")),
             spec_hash=str(raw.get("specHash", "")),
+            changed_at=str(raw.get("changedAt", "")),
             deleted=bool(raw.get("deleted", False)),
         )
 

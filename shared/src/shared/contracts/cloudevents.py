@@ -20,6 +20,8 @@ CONTENT_TYPE: Final = "application/json"
 MSG_ID_HEADER: Final = "Nats-Msg-Id"
 TRACEPARENT: Final = "traceparent"
 TRACESTATE: Final = "tracestate"
+RESULT_HEADER: Final = "Kurator-Result"
+"""On a status: what the intent named by ``ce-causationid`` did (created, updated, unchanged, deleted)."""
 
 APPLY: Final = "apply"
 DELETE: Final = "delete"

@@ -28,7 +28,8 @@ _GO_UNITS: Final[dict[str, int]] = {
     "m": 60 * 1_000_000_000,
     "h": 3600 * 1_000_000_000,
 }
-_GO_PART: Final = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_GO_NUMBER: Final = re.compile(r"[0-9]*(?:\.[0-9]*)?")
+_GO_UNIT: Final = re.compile(r"[^0-9.]*")
 _GO_MAX_NS: Final = 2**63 - 1
 
 
@@ -55,21 +56,28 @@ def go_duration_nanoseconds(text: str) -> int:
         raise ValueError(f"invalid duration {text!r}")
     total = Fraction(0)
     pos = 0
+    # Mirrors time.ParseDuration: a number, then a unit (everything up to the next digit or '.').
     while pos < len(body):
-        match = _GO_PART.match(body, pos)
-        if match is None:
-            rest = body[pos:]
-            unit = re.match(r"[0-9.]*([^0-9.]*)", rest)
-            bad = unit.group(1) if unit else ""
-            if bad:
-                raise ValueError(f"unknown unit {bad!r} in duration {text!r} (use ns, us, ms, s, m or h)")
+        number = _take(_GO_NUMBER, body, pos)
+        if number in ("", "."):
+            raise ValueError(f"invalid duration {text!r}")
+        pos += len(number)
+        unit = _take(_GO_UNIT, body, pos)
+        if not unit:
             raise ValueError(f"missing unit in duration {text!r}")
-        total += Fraction(match.group(1)) * _GO_UNITS[match.group(2)]
-        pos = match.end()
+        if unit not in _GO_UNITS:
+            raise ValueError(f"unknown unit {unit!r} in duration {text!r} (use ns, us, ms, s, m or h)")
+        pos += len(unit)
+        total += Fraction(number) * _GO_UNITS[unit]
     nanoseconds = int(total)  # Go truncates sub-nanosecond fractions
     if nanoseconds > _GO_MAX_NS:
         raise ValueError(f"invalid duration {text!r}: out of range")
     return sign * nanoseconds
+
+
+def _take(pattern: re.Pattern[str], text: str, pos: int) -> str:
+    match = pattern.match(text, pos)
+    return match.group() if match else ""
 
 
 def parse_go_duration(text: str) -> timedelta:

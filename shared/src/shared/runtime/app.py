@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -86,8 +87,14 @@ class ServiceApp:
             stack.push_async_callback(micro.stop)
 
             processor = intents.IntentProcessor(
-                service=self.service, store=desired, publisher=publisher, metrics=metrics, handlers=self.handlers
+                service=self.service,
+                store=desired,
+                publisher=publisher,
+                metrics=metrics,
+                handlers=self.handlers,
+                deleted_linger=timedelta(seconds=settings.deleted_linger_seconds),
             )
+            stack.push_async_callback(processor.flush_purges)
             self.intent_consumer = consume = consumer.IntentConsumer(
                 js,
                 publisher=publisher,

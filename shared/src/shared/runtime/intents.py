@@ -17,13 +17,17 @@ Kind handlers are where later work (Karmada, Velero, ...) plugs in; the default 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Protocol
 
 import orjson
 import pydantic
+import structlog
 
 from shared import errors
 from shared.bus import messages, store
@@ -31,6 +35,8 @@ from shared.bus.publisher import Publisher
 from shared.contracts import cloudevents, kinds, status, subjects, validation
 from shared.contracts.meta import KubeObject
 from shared.runtime.metrics import ServiceMetrics
+
+log = structlog.get_logger(__name__)
 
 _CAS_ATTEMPTS = 5
 _SERVER_METADATA = ("uid", "generation", "resourceVersion", "creationTimestamp")
@@ -59,7 +65,7 @@ class AcceptingHandler:
 
 
 def accepted_status(record: store.Record, *, message: str = "desired state recorded") -> dict[str, Any]:
-    now = cloudevents.now_rfc3339()
+    now = record.changed_at or cloudevents.now_rfc3339()
     return {
         "phase": status.ACCEPTED,
         "observedGeneration": record.generation,
@@ -98,6 +104,7 @@ class IntentProcessor:
         publisher: Publisher,
         metrics: ServiceMetrics,
         handlers: Mapping[str, KindHandler] | None = None,
+        deleted_linger: timedelta = timedelta(seconds=5),
     ) -> None:
         self._service = service
         self._store = store
@@ -105,6 +112,8 @@ class IntentProcessor:
         self._metrics = metrics
         self._handlers = dict(handlers or {})
         self._default = AcceptingHandler()
+        self._linger = deleted_linger
+        self._purges: dict[subjects.ObjectAddress, tuple[int, asyncio.Task[None]]] = {}
 
     def handler_for(self, token: str) -> KindHandler:
         return self._handlers.get(token, self._default)
@@ -201,6 +210,7 @@ class IntentProcessor:
                 # Redelivered after we recorded it (e.g. the ack was lost): answer again.
                 self._count(info, "replayed")
                 record = current.record
+                result = "unchanged"
                 break
             live = current is not None and not current.record.deleted
             if live and current is not None and current.record.spec_hash == digest:
@@ -208,10 +218,12 @@ class IntentProcessor:
                 prev = current.record
                 document = prev.document
                 generation = prev.generation
+                changed_at = prev.changed_at
             else:
                 result = "updated" if live else "created"
                 prev_meta = (current.record.document.get("metadata") or {}) if live and current else {}
                 generation = (current.record.generation + 1) if live and current else 1
+                changed_at = cloudevents.now_rfc3339()
                 document = dict(doc)
                 document["metadata"] = {
                     **doc["metadata"],
@@ -225,6 +237,7 @@ class IntentProcessor:
                 intent_seq=seq,
                 intent_id=delivery.envelope.id,
                 spec_hash=digest,
+                changed_at=changed_at,
             )
             try:
                 await self._store.put(address, record, revision=current.revision if current else None)
@@ -235,7 +248,7 @@ class IntentProcessor:
         else:
             raise errors.RetryableError(f"{address.display()} kept changing under us")
         body = await self.handler_for(info.token).on_apply(model, record)
-        await self._publish_status(info, address, record.document, body, delivery.envelope.id)
+        await self._publish_status(info, address, record.document, body, delivery.envelope.id, result)
 
     async def _publish_status(
         self,
@@ -244,9 +257,10 @@ class IntentProcessor:
         document: dict[str, Any],
         body: dict[str, Any],
         causation_id: str,
+        result: str,
     ) -> int:
         out = info.model.public_document({**document, "status": body})
-        ack = await self._publisher.status(address, out, causation_id=causation_id)
+        ack = await self._publisher.status(address, out, causation_id=causation_id, result=result)
         return int(ack.seq)
 
     # -- delete -----------------------------------------------------------------------------
@@ -271,6 +285,7 @@ class IntentProcessor:
                 intent_seq=seq,
                 intent_id=delivery.envelope.id,
                 spec_hash=prev.spec_hash,
+                changed_at=cloudevents.now_rfc3339(),
                 deleted=True,
             )
             try:
@@ -296,10 +311,49 @@ class IntentProcessor:
                 )
             ],
         }
-        seq_published = await self._publish_status(info, address, record.document, body, delivery.envelope.id)
-        # Purge only up to the Deleted status itself: a newer status (the object re-created
-        # meanwhile through another replica) must survive.
-        await self._publisher.purge_status(address, up_to_sequence=seq_published + 1)
+        seq_published = await self._publish_status(
+            info, address, record.document, body, delivery.envelope.id, "deleted"
+        )
+        self._schedule_purge(address, seq_published)
+
+    # -- purging deleted objects from the last-value cache ---------------------------------
+
+    def _schedule_purge(self, address: subjects.ObjectAddress, status_seq: int) -> None:
+        """Purge the ``Deleted`` status after a short linger.
+
+        Purging at once would race live watchers: an ordered consumer that had not yet been
+        handed the ``Deleted`` message would never see it. Only messages up to the
+        ``Deleted`` status go, so a newer status (the object re-created meanwhile, possibly
+        through another replica) survives.
+        """
+        previous = self._purges.pop(address, None)
+        if previous is not None:
+            previous[1].cancel()
+        task = asyncio.create_task(self._purge_after(address, status_seq, self._linger))
+        self._purges[address] = (status_seq, task)
+
+    async def _purge_after(self, address: subjects.ObjectAddress, status_seq: int, delay: timedelta) -> None:
+        try:
+            await asyncio.sleep(delay.total_seconds())
+            await self._publisher.purge_status(address, up_to_sequence=status_seq + 1)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("status.purge_failed", subject=subjects.status(address), exc_info=True)
+        finally:
+            entry = self._purges.get(address)
+            if entry is not None and entry[0] == status_seq:
+                del self._purges[address]
+
+    async def flush_purges(self) -> None:
+        """Purge now what is still lingering (on shutdown)."""
+        pending = list(self._purges.items())
+        for _, (_, task) in pending:
+            task.cancel()
+        await asyncio.gather(*(t for _, (_, t) in pending), return_exceptions=True)
+        for address, (status_seq, _) in pending:
+            with contextlib.suppress(Exception):
+                await self._publisher.purge_status(address, up_to_sequence=status_seq + 1)
 
     def _count(self, info: kinds.KindInfo, result: str) -> None:
         self._metrics.changes.labels(self._service, info.token, result).inc()

@@ -58,8 +58,16 @@ class NatsServer:
         for old in ports_dir.glob("*.ports"):
             old.unlink()
         args = [
-            binary(), "-js", "-sd", str(self.store_dir / "jetstream"), "-a", self.host,
-            "-p", str(self.port if self.port else -1), "--ports_file_dir", str(ports_dir),
+            binary(),
+            "-js",
+            "-sd",
+            str(self.store_dir / "jetstream"),
+            "-a",
+            self.host,
+            "-p",
+            str(self.port if self.port else -1),
+            "--ports_file_dir",
+            str(ports_dir),
         ]
         if self.log_file:
             with open(self.log_file, "ab") as out:  # the child keeps its own copy of the descriptor

@@ -49,6 +49,8 @@ class ServiceSettings(BaseSettings):
     """Intents out for handling across all replicas of this service."""
     drain_timeout_seconds: float = 10.0
     """On SIGTERM: seconds in-flight intents get to finish before they are handed back."""
+    deleted_linger_seconds: float = 5.0
+    """Seconds a ``Deleted`` status stays in the last-value cache so live watchers see it."""
     stream_replicas: int = 1
     """JetStream replicas for streams this service declares (3 on a NATS cluster)."""
 

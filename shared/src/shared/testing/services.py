@@ -23,9 +23,7 @@ async def running(
     **overrides: Any,
 ) -> AsyncIterator[app.ServiceApp]:
     """Start one replica and wait until it is ready; stop and drain it on exit."""
-    settings = ServiceSettings(
-        nats_url=nats_url, http_port=0, http_host="127.0.0.1", **overrides
-    )
+    settings = ServiceSettings(nats_url=nats_url, http_port=0, http_host="127.0.0.1", **overrides)
     replica = app.ServiceApp(
         service=service, settings=settings, handlers=handlers or {}, tracer_provider=tracer_provider
     )
