@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from kurator_cli import manifests, stack, submit, views
-from shared.bus import reader
+from kurator_cli import manifests, stack, views
+from shared.bus import client, reader
 from shared.contracts import cloudevents, kinds, status, subjects
 
 app = typer.Typer(
@@ -77,25 +77,31 @@ def _load(files: list[str], recursive: bool, namespace: str | None) -> tuple[lis
     return routed, failures
 
 
-def _report(outcomes: list[submit.Outcome]) -> int:
+_WORDS = {"updated": "configured"}
+
+
+def _report(routed: list[manifests.Manifest], answers: list[client.Answer], timeout: float) -> int:
     failures = 0
-    for o in outcomes:
-        m = o.manifest
-        if o.ok:
-            phase = f" ({o.phase})" if o.phase and o.result != "deleted" else ""
-            out.print(f"{m.display} {o.result}{phase}", highlight=False)
+    for m, a in zip(routed, answers, strict=True):
+        if a.ok:
+            phase = f" ({a.phase})" if a.phase and a.result != "deleted" else ""
+            out.print(f"{m.display} {_WORDS.get(a.result, a.result)}{phase}", highlight=False)
             continue
         failures += 1
-        if o.result == "rejected":
+        if a.result == "rejected":
             err.print(
                 f'[red]error:[/red] The {m.info.kind} "{m.address.name}" is invalid ({m.source}):', highlight=False
             )
-            for r in o.reasons:
+            for r in a.reasons:
                 err.print(f"  * {r.get('field')}: {r.get('message')}", highlight=False)
-        elif o.result == "not-found":
+        elif a.result == "not-found":
             err.print(f'Error from server (NotFound): {m.info.plural} "{m.address.name}" not found', highlight=False)
         else:
-            err.print(f"[red]error:[/red] {m.display}: {o.message}", highlight=False)
+            err.print(
+                f"[red]error:[/red] {m.display}: no answer from the {m.address.service} service within "
+                f"{timeout:g}s (is it running?)",
+                highlight=False,
+            )
     return failures
 
 
@@ -161,21 +167,28 @@ def _submit(
 def _run_submit(
     routed: list[manifests.Manifest], failures: int, timeout: float, nats_url: str, *, verb: str, ignore_not_found: bool
 ) -> None:
-    async def go() -> list[submit.Outcome]:
+    async def go() -> list[client.Answer]:
         nc = await _connect(nats_url)
         try:
-            return await submit.submit(nc, routed, verb=verb, timeout_seconds=timeout)
+            return await client.submit(
+                nc,
+                [(m.address, m.document) for m in routed],
+                verb=verb,
+                timeout_seconds=timeout,
+                source="kurator/cli",
+            )
         finally:
             await nc.close()
 
     try:
-        outcomes = asyncio.run(go()) if routed else []
-    except submit.SubmitError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        answers = asyncio.run(go()) if routed else []
+    except client.NoIntentStream as exc:
+        err.print(f"[red]error:[/red] {exc} (kurator up)")
         raise typer.Exit(2) from exc
     if ignore_not_found:
-        outcomes = [o for o in outcomes if o.result != "not-found"]
-    failures += _report(outcomes)
+        kept = [(m, a) for m, a in zip(routed, answers, strict=True) if a.result != "not-found"]
+        routed, answers = [m for m, _ in kept], [a for _, a in kept]
+    failures += _report(routed, answers, timeout)
     if failures:
         raise typer.Exit(1)
 

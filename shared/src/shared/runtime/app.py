@@ -46,6 +46,7 @@ class ServiceApp:
     nc: Client | None = None
     js: JetStreamContext | None = None
     intent_consumer: consumer.IntentConsumer | None = None
+    processor: intents.IntentProcessor | None = None
     health_server: health.HealthServer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -56,6 +57,8 @@ class ServiceApp:
         )
         tracer = provider.get_tracer(telemetry.INSTRUMENTATION)
         metrics = ServiceMetrics(self.registry, service=self.service)
+        for info in kinds.of_service(self.service):
+            _ = info.model  # import every model now, not on the first intent of each kind
         async with contextlib.AsyncExitStack() as stack:
             self.health_server = health.HealthServer(self.registry, settings.http_host, settings.http_port)
             await self.health_server.start()
@@ -86,7 +89,7 @@ class ServiceApp:
             micro = await queries.start(self.nc, service=self.service, version=VERSION, handlers=self._queries(desired))
             stack.push_async_callback(micro.stop)
 
-            processor = intents.IntentProcessor(
+            self.processor = processor = intents.IntentProcessor(
                 service=self.service,
                 store=desired,
                 publisher=publisher,
