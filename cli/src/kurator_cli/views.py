@@ -59,9 +59,9 @@ def row(doc: dict[str, Any], *, with_namespace: bool) -> list[str]:
 def table(docs: Sequence[dict[str, Any]], *, with_namespace: bool, title: str | None = None) -> Table:
     t = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", title=title, title_justify="left")
     if with_namespace:
-        t.add_column("NAMESPACE")
+        t.add_column("NAMESPACE", no_wrap=True)
     for name in ("NAME", "PHASE", "GENERATION", "AGE", "MESSAGE"):
-        t.add_column(name, overflow="fold")
+        t.add_column(name, no_wrap=True)
     for doc in docs:
         t.add_row(*row(doc, with_namespace=with_namespace))
     return t

@@ -55,13 +55,6 @@ def bucket_error(provider: Provider, bucket: str) -> str | None:
     return "a bucket name must not look like an IP address"
 
 
-def _check_schedule(problems: validation.Problems, path: str, schedule: str | None) -> None:
-    if schedule is not None:
-        err = durations.cron_error(schedule)
-        if err:
-            problems.add(path, err)
-
-
 def _check_selectors(problems: validation.Problems, label_selector: object, or_label_selectors: object) -> None:
     if label_selector is not None and or_label_selectors is not None:
         problems.add("orLabelSelectors", "labelSelector and orLabelSelectors cannot co-exist", "FieldValueForbidden")
@@ -157,20 +150,13 @@ class Destination(WireModel):
 
 
 class BackupPolicySpec(WireModel):
-    schedule: common.RequiredStr
+    schedule: common.CronSchedule
     retention_policy: RetentionPolicy | None = None
     backup_content: BackupContent | None = None
     storage_location: StorageLocation | None = None
     """Where backups go; without it, the fleet's backup plugin location."""
     destination: Destination | None = None
     """Which clusters to back up; without it, every cluster of the namespace's fleet."""
-
-    @model_validator(mode="after")
-    def _check(self) -> BackupPolicySpec:
-        problems = validation.Problems()
-        _check_schedule(problems, "schedule", self.schedule)
-        problems.raise_if_any()
-        return self
 
 
 class BackupPolicy(KubeObject):
@@ -233,17 +219,10 @@ class BackupSettings(WireModel):
 
 
 class BackupSpec(WireModel):
-    schedule: str | None = None
+    schedule: common.CronSchedule | None = None
     """5-field cron; absent means a one-time backup."""
     destination: Destination
     policy: BackupSettings | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> BackupSpec:
-        problems = validation.Problems()
-        _check_schedule(problems, "schedule", self.schedule)
-        problems.raise_if_any()
-        return self
 
 
 class Backup(KubeObject):

@@ -79,6 +79,20 @@ PrometheusDuration = Annotated[str, AfterValidator(_prometheus_duration)]
 """A Prometheus duration (``30s``, ``15d``), as the Prometheus Operator takes."""
 
 
+def _cron(value: str) -> str:
+    err = durations.cron_error(value)
+    if err:
+        raise ValueError(err)
+    return value
+
+
+CronSchedule = Annotated[str, AfterValidator(_required), AfterValidator(_cron)]
+"""A Velero schedule: 5-field cron, ``@daily``-style names or ``@every <Go duration>``.
+
+A field-level type (not a model validator) so a bad schedule is reported even when other
+fields of the spec are wrong too."""
+
+
 # --- label selectors -----------------------------------------------------------------------
 
 

@@ -1,0 +1,109 @@
+"""Helpers for end-to-end tests that run kurator as real processes, as a user would."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive free TCP ports on 127.0.0.1."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count >= 65535:
+            continue
+        ok = True
+        for port in range(base, base + count):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no run of free ports")
+
+
+@dataclass
+class Stack:
+    proc: subprocess.Popen[str]
+    nats_url: str
+    data_dir: Path
+    output: list[str]
+
+    def kurator(self, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "kurator"), *args, "--nats-url", self.nats_url],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+        )
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    """``kurator up`` on free ports, waited until every service is ready."""
+    http_base = free_port_run(5)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "kurator"),
+            "up",
+            "--nats-port",
+            "0",
+            "--http-port-base",
+            str(http_base),
+            "--data-dir",
+            str(tmp_path / "kurator"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert proc.stdout is not None
+    output: list[str] = []
+    deadline = time.monotonic() + 90
+    url = None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        found = re.search(r"NATS at (nats://\S+),", line)
+        if found:
+            url = found.group(1)
+            break
+    if url is None:
+        proc.kill()
+        raise AssertionError("kurator up did not come up:\n" + "".join(output))
+    s = Stack(proc=proc, nats_url=url, data_dir=tmp_path / "kurator", output=output)
+    try:
+        yield s
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        proc.stdout.close()
