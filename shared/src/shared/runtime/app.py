@@ -110,6 +110,7 @@ class ServiceApp:
                 ),
                 middlewares=[pipeline.telemetry(tracer=tracer, metrics=metrics)],
             )
+            metrics.in_flight.labels(self.service).set_function(lambda: consume.in_flight)
             run_task = asyncio.create_task(consume.run(), name=f"kurator-{self.service}-consumer")
 
             async def stop_consumer() -> None:
