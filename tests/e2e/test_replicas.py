@@ -113,7 +113,7 @@ async def test_replica_killed_mid_stream_loses_nothing(nc: Any, replicas: Replic
         done.add(orjson.loads(msg.data)["metadata"]["name"])
 
     await nc.subscribe(subjects.statuses("fleet"), cb=on_status)
-    pub = Publisher(js, source="test")
+    pub = Publisher(nc, source="test")
     for i in range(1000):
         await pub.intent(addr(f"obj-{i}"), policy(f"obj-{i}"))
         if i == 300:
@@ -134,7 +134,7 @@ async def test_sigterm_drains_and_exits_zero(nc: Any, replicas: Replicas) -> Non
     """SIGTERM: stop pulling, finish in-flight intents, exit 0 well within the drain deadline."""
     proc = replicas.start("fleet-t", KURATOR_DRAIN_TIMEOUT_SECONDS="5")
     await wait_ready(nc, 1)
-    pub = Publisher(nc.jetstream(), source="test")
+    pub = Publisher(nc, source="test")
     for i in range(200):
         await pub.intent(addr(f"t-{i}"), policy(f"t-{i}"))
     started = time.monotonic()

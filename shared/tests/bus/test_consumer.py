@@ -29,26 +29,27 @@ def addr(name: str) -> subjects.ObjectAddress:
 
 @contextlib.asynccontextmanager
 async def consuming(
-    js: JetStreamContext,
+    nc: Client,
     handler: Callable[[messages.Delivery], Awaitable[None]],
     *,
     max_in_flight: int = 64,
     max_deliver: int = 3,
 ) -> AsyncIterator[consumer.IntentConsumer]:
+    js = nc.jetstream()
     await streams.declare_streams(js)
     await streams.declare_consumer(
         js, streams.ConsumerSpec(service=SERVICE, ack_wait=timedelta(seconds=2), max_deliver=max_deliver)
     )
     loop = consumer.IntentConsumer(
-        js,
-        publisher=Publisher(js, source="test"),
+        nc,
+        publisher=Publisher(nc, source="test"),
         handler=handler,
         options=consumer.ConsumerOptions(
             service=SERVICE,
             max_in_flight=max_in_flight,
             fetch_batch=32,
             max_deliver=max_deliver,
-            fetch_timeout=timedelta(milliseconds=200),
+            pull_expires=timedelta(milliseconds=500),
             backoff_base=timedelta(milliseconds=50),
         ),
     )
@@ -72,15 +73,15 @@ async def collect(nc: Client, subject: str) -> list[dict[str, object]]:
     return got
 
 
-async def test_success_is_acked_once(js: JetStreamContext) -> None:
+async def test_success_is_acked_once(nc: Client, js: JetStreamContext) -> None:
     """A handler that returns normally sees each message exactly once."""
     seen: list[int] = []
 
     async def handler(d: messages.Delivery) -> None:
         seen.append(d.stream_sequence)
 
-    async with consuming(js, handler):
-        pub = Publisher(js, source="test")
+    async with consuming(nc, handler):
+        pub = Publisher(nc, source="test")
         for i in range(20):
             await pub.intent(addr(f"p{i}"), {"i": i})
         await eventually(lambda: _true(len(seen) == 20), message="20 handled")
@@ -101,8 +102,8 @@ async def test_invalid_intent_is_rejected_with_reasons_and_does_not_block(nc: Cl
             raise errors.InvalidIntent([validation.Reason(field="spec.x", message="nope")])
         handled.append(d.address.name)
 
-    async with consuming(js, handler):
-        pub = Publisher(js, source="test")
+    async with consuming(nc, handler):
+        pub = Publisher(nc, source="test")
         env, _ = await pub.intent(addr("bad"), {})
         await pub.intent(addr("good"), {})
         await eventually(lambda: _true(handled == ["good"] and len(rejections) == 1), message="handled")
@@ -112,7 +113,7 @@ async def test_invalid_intent_is_rejected_with_reasons_and_does_not_block(nc: Cl
     assert rejection["intent"]["sequence"] == 1  # type: ignore[index]
 
 
-async def test_retryable_error_is_redelivered(js: JetStreamContext) -> None:
+async def test_retryable_error_is_redelivered(nc: Client, js: JetStreamContext) -> None:
     """RetryableError naks with its delay; the next delivery succeeds."""
     attempts: list[int] = []
 
@@ -121,8 +122,8 @@ async def test_retryable_error_is_redelivered(js: JetStreamContext) -> None:
         if d.num_delivered < 2:
             raise errors.RetryableError("later", delay=timedelta(milliseconds=100))
 
-    async with consuming(js, handler):
-        await Publisher(js, source="test").intent(addr("x"), {})
+    async with consuming(nc, handler):
+        await Publisher(nc, source="test").intent(addr("x"), {})
         await eventually(lambda: _true(attempts == [1, 2]), message="retried once")
 
 
@@ -135,8 +136,8 @@ async def test_unexpected_error_goes_to_dlq_after_max_deliver(nc: Client, js: Je
         attempts.append(d.num_delivered)
         raise RuntimeError("boom")
 
-    async with consuming(js, handler, max_deliver=3):
-        await Publisher(js, source="test").intent(addr("x"), {"payload": 1})
+    async with consuming(nc, handler, max_deliver=3):
+        await Publisher(nc, source="test").intent(addr("x"), {"payload": 1})
         await eventually(lambda: _true(len(letters) == 1), timeout_seconds=15, message="dead-lettered")
     assert attempts == [1, 2, 3]
     assert letters[0]["error"] == "RuntimeError: boom"
@@ -144,7 +145,7 @@ async def test_unexpected_error_goes_to_dlq_after_max_deliver(nc: Client, js: Je
     assert letters[0]["deliveries"] == 3
 
 
-async def test_messages_about_one_object_stay_in_order(js: JetStreamContext) -> None:
+async def test_messages_about_one_object_stay_in_order(nc: Client, js: JetStreamContext) -> None:
     """Different objects run concurrently, but one object's messages are handled in stream order."""
     order: dict[str, list[int]] = defaultdict(list)
     concurrent = 0
@@ -159,8 +160,8 @@ async def test_messages_about_one_object_stay_in_order(js: JetStreamContext) -> 
         order[d.address.name].append(d.json()["n"])
         concurrent -= 1
 
-    async with consuming(js, handler, max_in_flight=16):
-        pub = Publisher(js, source="test")
+    async with consuming(nc, handler, max_in_flight=16):
+        pub = Publisher(nc, source="test")
         for n in range(200):
             await pub.intent(addr(f"obj{n % 5}"), {"n": n})
         await eventually(lambda: _true(sum(len(v) for v in order.values()) == 200), message="all handled")
@@ -169,7 +170,7 @@ async def test_messages_about_one_object_stay_in_order(js: JetStreamContext) -> 
     assert 1 < peak <= 5  # concurrency across objects, never more than one task per object
 
 
-async def test_in_flight_is_bounded(js: JetStreamContext) -> None:
+async def test_in_flight_is_bounded(nc: Client, js: JetStreamContext) -> None:
     """The consumer never holds more than max_in_flight messages."""
     release = asyncio.Event()
     active = 0
@@ -182,8 +183,8 @@ async def test_in_flight_is_bounded(js: JetStreamContext) -> None:
         await release.wait()
         active -= 1
 
-    async with consuming(js, handler, max_in_flight=8) as loop:
-        pub = Publisher(js, source="test")
+    async with consuming(nc, handler, max_in_flight=8) as loop:
+        pub = Publisher(nc, source="test")
         for n in range(40):
             await pub.intent(addr(f"o{n}"), {})
         await eventually(lambda: _true(active == 8), message="8 active")

@@ -160,7 +160,7 @@ async def test_two_replicas_share_a_stream_without_loss_or_duplicates(nc: Client
             statuses.add(orjson.loads(msg.data)["metadata"]["name"])
 
         await nc.subscribe(subjects.statuses("fleet"), cb=on_status)
-        pub = Publisher(nc.jetstream(), source="test")
+        pub = Publisher(nc, source="test")
         for i in range(1000):
             await pub.intent(addr(f"obj-{i}"), policy(f"obj-{i}"))
         await eventually(lambda: _ready(len(statuses) == 1000), timeout_seconds=60, message="1000 statuses")

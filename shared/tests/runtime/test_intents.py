@@ -68,7 +68,7 @@ async def test_apply_creates_then_updates_then_is_unchanged(nc: Client, nats_url
 async def test_same_intent_id_published_twice_is_deduplicated(nc: Client, js: JetStreamContext, nats_url: str) -> None:
     """JetStream drops the second copy of an intent with the same ce-id (Nats-Msg-Id)."""
     async with services.running("fleet", nats_url=nats_url):
-        pub = Publisher(js, source="test")
+        pub = Publisher(nc, source="test")
         env = cloudevents.Envelope.new(source="test", type=cloudevents.type_name("fleet", "propagationpolicy", "apply"))
         _, ack1 = await pub.publish(subjects.intent(addr()), pp(), ce_type=env.type, envelope=env)
         _, ack2 = await pub.publish(subjects.intent(addr()), pp(), ce_type=env.type, envelope=env)
@@ -102,7 +102,7 @@ async def test_document_must_match_its_subject(nc: Client, js: JetStreamContext,
         wrong_name = await client.submit(nc, [(addr("other"), pp("nginx-propagation"))], timeout_seconds=10)
         deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {}}
         wrong_kind = await client.submit(nc, [(addr("x"), deployment)], timeout_seconds=10)
-        not_json = Publisher(js, source="test")
+        not_json = Publisher(nc, source="test")
         rejections: list[dict[str, Any]] = []
 
         async def on(msg: Any) -> None:

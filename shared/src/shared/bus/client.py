@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats.errors
 import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from shared.bus import jetstream
 from shared.bus.publisher import Publisher
 from shared.contracts import cloudevents, subjects
 
@@ -55,7 +55,7 @@ async def submit(
     source: str = "kurator/client",
 ) -> list[Answer]:
     """Publish one intent per ``(address, document)`` and wait for every answer (or the timeout)."""
-    publisher = Publisher(nc.jetstream(), source=source)
+    publisher = Publisher(nc, source=source)
     loop = asyncio.get_running_loop()
     waiting: dict[str, tuple[Answer, asyncio.Future[None]]] = {}
     answers = [Answer(address=a, verb=verb) for a, _ in requests]
@@ -105,7 +105,7 @@ async def submit(
             waiting[env.id] = (answer, loop.create_future())
             try:
                 await publisher.publish(subjects.intent(address), document, ce_type=env.type, envelope=env)
-            except nats.errors.NoRespondersError as exc:
+            except jetstream.NoStream as exc:
                 raise NoIntentStream("no JetStream stream takes intents: start the services first") from exc
         if waiting:
             _, not_done = await asyncio.wait([f for _, f in waiting.values()], timeout=timeout_seconds)

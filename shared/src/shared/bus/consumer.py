@@ -21,13 +21,13 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-import nats.errors
 import orjson
 import structlog
-from nats.js import JetStreamContext
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 
 from shared import errors
-from shared.bus import messages
+from shared.bus import messages, pull
 from shared.bus.publisher import Publisher
 from shared.contracts import cloudevents, outcomes, subjects
 
@@ -66,9 +66,9 @@ class ConsumerOptions:
     max_in_flight: int = 512
     """Messages held by this replica at once (being handled or queued behind their object)."""
     fetch_batch: int = 256
-    """Most messages asked for in one pull request."""
-    fetch_timeout: timedelta = timedelta(seconds=1)
-    """How long one pull waits when the stream is idle; bounds how fast ``stop`` is noticed."""
+    """Least room worth a new pull request (smaller top-ups wait for more room)."""
+    pull_expires: timedelta = timedelta(seconds=5)
+    """Lifetime of one pull request; idle replicas renew theirs this often."""
     max_deliver: int = 5
     """Must equal the consumer's ``max_deliver``: the last delivery goes to the DLQ on failure."""
     backoff_base: timedelta = timedelta(milliseconds=500)
@@ -185,22 +185,22 @@ class IntentConsumer:
 
     def __init__(
         self,
-        js: JetStreamContext,
+        nc: Client,
         *,
         publisher: Publisher,
         handler: Handler,
         options: ConsumerOptions,
         middlewares: Sequence[Middleware] = (),
     ) -> None:
-        self._js = js
+        self._nc = nc
         self._options = options
         self._call = chain(Settler(handler=handler, publisher=publisher, options=options), middlewares)
         self._queues: dict[str, deque[messages.Delivery]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight = 0
-        self._room = asyncio.Event()
+        self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._sub: JetStreamContext.PullSubscription | None = None
+        self._pull: pull.StreamingPull | None = None
         self.running = False
 
     @property
@@ -209,45 +209,40 @@ class IntentConsumer:
 
     async def run(self) -> None:
         """Pull and dispatch until :meth:`stop`."""
-        durable = f"kurator-{self._options.service}"
-        self._sub = await self._js.pull_subscribe_bind(
-            durable=durable, stream=subjects.INTENTS_STREAM, pending_msgs_limit=-1, pending_bytes_limit=-1
+        opts = self._options
+        self._pull = puller = pull.StreamingPull(
+            self._nc,
+            stream=subjects.INTENTS_STREAM,
+            consumer=f"kurator-{opts.service}",
+            on_message=self._arrived,
+            on_credit_change=self._wake.set,
+            expires=opts.pull_expires,
         )
+        await puller.start()
         self.running = True
         try:
-            await self._pull_loop(self._sub)
+            await self._pull_loop(puller)
         finally:
             self.running = False
 
-    async def _pull_loop(self, sub: JetStreamContext.PullSubscription) -> None:
+    async def _pull_loop(self, puller: pull.StreamingPull) -> None:
         opts = self._options
-        timeout = opts.fetch_timeout.total_seconds()
+        # Ask again once a useful amount of room opened up, not for every settled message.
+        min_request = min(opts.fetch_batch, max(1, opts.max_in_flight // 4))
         while not self._stopping.is_set():
-            room = opts.max_in_flight - self._in_flight
-            if room <= 0:
-                self._room.clear()
-                await self._room.wait()
-                continue
-            try:
-                batch = await sub.fetch(min(room, opts.fetch_batch), timeout=timeout)
-            except TimeoutError:  # nats-py raises both its own and asyncio's: an idle stream
-                continue
-            except (
-                nats.errors.ConnectionClosedError,
-                nats.errors.ConnectionReconnectingError,
-                nats.errors.NoRespondersError,
-            ) as exc:
-                log.warning("consumer.fetch_failed", error=str(exc))
-                await asyncio.sleep(0.5)
-                continue
-            if self._stopping.is_set():
-                # Fetched while stopping: hand them straight back for another replica.
-                for msg in batch:
-                    with contextlib.suppress(Exception):
-                        await msg.nak()
-                return
-            for msg in batch:
-                self._dispatch(messages.Delivery.wrap(msg, service=opts.service))
+            self._wake.clear()
+            await puller.top_up(opts.max_in_flight - self._in_flight, min_request=min_request)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=opts.pull_expires.total_seconds())
+
+    def _arrived(self, msg: Msg) -> None:
+        if self._stopping.is_set():
+            # Delivered while stopping: hand it straight back for another replica.
+            task = asyncio.create_task(msg.nak())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self._dispatch(messages.Delivery.wrap(msg, service=self._options.service))
 
     def _dispatch(self, delivery: messages.Delivery) -> None:
         self._in_flight += 1
@@ -287,12 +282,12 @@ class IntentConsumer:
 
     def _release(self) -> None:
         self._in_flight -= 1
-        self._room.set()
+        self._wake.set()
 
     async def stop(self, *, deadline: timedelta = timedelta(seconds=10)) -> None:
         """Stop pulling, let in-flight messages finish until ``deadline``, then give back the rest."""
         self._stopping.set()
-        self._room.set()
+        self._wake.set()
         tasks = set(self._tasks)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=deadline.total_seconds())
@@ -300,6 +295,6 @@ class IntentConsumer:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-        if self._sub is not None:
+        if self._pull is not None:
             with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+                await self._pull.stop()

@@ -1,8 +1,11 @@
 """Publishing intents, status and events as CloudEvents (binary mode) on JetStream.
 
 Every message gets the ``ce-*`` headers, ``Nats-Msg-Id`` = ``ce-id`` and the current trace
-context. Publishes wait for the stream's acknowledgement: a handler acknowledges its intent
-only after what it published is stored.
+context. Publishes wait for the stream's acknowledgement (``shared.bus.jetstream``): a
+handler acknowledges its intent only after what it published is stored.
+
+Raises ``shared.bus.jetstream.NoStream`` when no stream captures a subject (no service has
+declared the streams yet) and ``PublishError`` when the stream refuses a message.
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from nats.js import JetStreamContext, api
+from nats.aio.client import Client
 
-from shared.bus import tracecontext
+from shared.bus import jetstream, tracecontext
 from shared.contracts import cloudevents, outcomes, subjects
 
 
@@ -23,10 +26,15 @@ def encode(payload: Any) -> bytes:
 class Publisher:
     """Publishes on behalf of one component (``source`` is its CloudEvents source)."""
 
-    def __init__(self, js: JetStreamContext, *, source: str, timeout_seconds: float = 5.0) -> None:
-        self._js = js
+    def __init__(self, nc: Client, *, source: str, timeout_seconds: float = 5.0) -> None:
+        self._js = nc.jetstream()
+        self._jsp = jetstream.JetStreamPublisher(nc, timeout_seconds=timeout_seconds)
         self.source = source
-        self._timeout = timeout_seconds
+
+    @property
+    def js_publisher(self) -> jetstream.JetStreamPublisher:
+        """The lean acknowledged publish, for other writers on the same connection (the KV store)."""
+        return self._jsp
 
     async def publish(
         self,
@@ -37,17 +45,17 @@ class Publisher:
         ce_subject: str | None = None,
         causation_id: str | None = None,
         envelope: cloudevents.Envelope | None = None,
-    ) -> tuple[cloudevents.Envelope, api.PubAck]:
+    ) -> tuple[cloudevents.Envelope, jetstream.PubAck]:
         env = envelope or cloudevents.Envelope.new(
             source=self.source, type=ce_type, subject=ce_subject, causation_id=causation_id
         )
         headers = tracecontext.inject(env.headers())
-        ack = await self._js.publish(subject, encode(payload), timeout=self._timeout, headers=headers)
+        ack = await self._jsp.publish(subject, encode(payload), headers=headers)
         return env, ack
 
     async def intent(
         self, address: subjects.ObjectAddress, document: Any, *, verb: str = cloudevents.APPLY
-    ) -> tuple[cloudevents.Envelope, api.PubAck]:
+    ) -> tuple[cloudevents.Envelope, jetstream.PubAck]:
         """Publish an apply or delete intent for one object."""
         return await self.publish(
             subjects.intent(address),
@@ -63,7 +71,7 @@ class Publisher:
         *,
         causation_id: str | None,
         result: str | None = None,
-    ) -> api.PubAck:
+    ) -> jetstream.PubAck:
         """Publish an object's current status.
 
         ``result`` (``created``, ``updated``, ``unchanged``, ``deleted``) goes in the
@@ -78,9 +86,7 @@ class Publisher:
         headers = tracecontext.inject(env.headers())
         if result:
             headers[cloudevents.RESULT_HEADER] = result
-        return await self._js.publish(
-            subjects.status(address), encode(document), timeout=self._timeout, headers=headers
-        )
+        return await self._jsp.publish(subjects.status(address), encode(document), headers=headers)
 
     async def purge_status(self, address: subjects.ObjectAddress, *, up_to_sequence: int) -> None:
         """Drop a deleted object from the last-value cache (messages below ``up_to_sequence``)."""
@@ -95,7 +101,7 @@ class Publisher:
         payload: Any,
         ce_subject: str | None = None,
         causation_id: str | None = None,
-    ) -> api.PubAck:
+    ) -> jetstream.PubAck:
         _, ack = await self.publish(
             subjects.event(service, kind, name),
             payload,
@@ -105,7 +111,7 @@ class Publisher:
         )
         return ack
 
-    async def rejection(self, rejection: outcomes.Rejection) -> api.PubAck:
+    async def rejection(self, rejection: outcomes.Rejection) -> jetstream.PubAck:
         _, ack = await self.publish(
             subjects.rejected(rejection.service),
             rejection.model_dump(mode="json", by_alias=True, exclude_none=True),
@@ -115,7 +121,7 @@ class Publisher:
         )
         return ack
 
-    async def dead_letter(self, letter: outcomes.DeadLetter) -> api.PubAck:
+    async def dead_letter(self, letter: outcomes.DeadLetter) -> jetstream.PubAck:
         _, ack = await self.publish(
             subjects.dlq(letter.service),
             letter.model_dump(mode="json", by_alias=True, exclude_none=True),

@@ -8,24 +8,25 @@ recognised as stale instead of overwriting newer state.
 
 Deletes leave a tombstone record (``deleted: true``) rather than a KV delete marker so that
 the sequence of the delete survives for that comparison.
+
+Each replica remembers the last revision it wrote or read for every key (without the
+document, in a bounded LRU), so the common path writes with compare-and-set straight away
+instead of reading first: one round trip per intent instead of two. A stale memory only
+costs a failed compare-and-set, after which the caller reads the entry for real.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from nats.js.errors import (
-    BadRequestError,
-    KeyDeletedError,
-    KeyNotFoundError,
-    KeyWrongLastSequenceError,
-    NoKeysError,
-)
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 
+from shared.bus import jetstream
 from shared.contracts import subjects
 
 
@@ -46,6 +47,8 @@ class Record:
     spec_hash: str
     changed_at: str = ""
     """When the content last changed (RFC 3339): the transition time of conditions."""
+    uid: str = ""
+    created_at: str = ""
     deleted: bool = False
 
     def to_bytes(self) -> bytes:
@@ -57,6 +60,8 @@ class Record:
                 "intentId": self.intent_id,
                 "specHash": self.spec_hash,
                 "changedAt": self.changed_at,
+                "uid": self.uid,
+                "createdAt": self.created_at,
                 "deleted": self.deleted,
             }
         )
@@ -71,6 +76,8 @@ class Record:
             intent_id=str(raw.get("intentId", "")),
             spec_hash=str(raw.get("specHash", "")),
             changed_at=str(raw.get("changedAt", "")),
+            uid=str(raw.get("uid", "")),
+            created_at=str(raw.get("createdAt", "")),
             deleted=bool(raw.get("deleted", False)),
         )
 
@@ -82,17 +89,41 @@ class Versioned:
 
 
 class DesiredStateStore:
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(
+        self, kv: KeyValue, *, bucket: str, publisher: jetstream.JetStreamPublisher, remembered_keys: int = 100_000
+    ) -> None:
         self._kv = kv
+        self._put_prefix = f"$KV.{bucket}."
+        self._publisher = publisher
+        self._known: OrderedDict[str, Versioned] = OrderedDict()
+        self._limit = remembered_keys
+
+    def _remember(self, key: str, found: Versioned) -> None:
+        # Without the document: the memory answers "which revision, which intent, which
+        # content hash", which is all the fast path needs.
+        self._known[key] = Versioned(replace(found.record, document={}), found.revision)
+        self._known.move_to_end(key)
+        if len(self._known) > self._limit:
+            self._known.popitem(last=False)
+
+    def remembered(self, address: subjects.ObjectAddress) -> Versioned | None:
+        """What this replica last saw of the entry (document left out), or ``None``."""
+        return self._known.get(address.key)
+
+    def forget(self, address: subjects.ObjectAddress) -> None:
+        self._known.pop(address.key, None)
 
     async def get(self, address: subjects.ObjectAddress) -> Versioned | None:
         try:
             entry = await self._kv.get(address.key)
         except (KeyNotFoundError, KeyDeletedError):
+            self.forget(address)
             return None
         if entry.value is None or entry.revision is None:
             return None
-        return Versioned(Record.from_bytes(entry.value), entry.revision)
+        found = Versioned(Record.from_bytes(entry.value), entry.revision)
+        self._remember(address.key, found)
+        return found
 
     async def put(self, address: subjects.ObjectAddress, record: Record, *, revision: int | None) -> int:
         """Write ``record`` if the entry is still at ``revision`` (``None``: must not exist).
@@ -100,17 +131,19 @@ class DesiredStateStore:
         Raises:
             RevisionConflict: the entry changed (or appeared) since it was read.
         """
+        # A KV write is a publish on $KV.<bucket>.<key> expecting the key's last revision
+        # (0: must not exist), sent through the lean publisher (see shared.bus.jetstream).
+        headers = {jetstream.EXPECTED_LAST_SUBJECT_SEQUENCE: str(revision or 0)}
         try:
-            if revision is None:
-                return int(await self._kv.create(address.key, record.to_bytes()))
-            return int(await self._kv.update(address.key, record.to_bytes(), last=revision))
-        except KeyWrongLastSequenceError as exc:
-            raise RevisionConflict(address.key) from exc
-        except BadRequestError as exc:
-            # 10071: wrong last sequence, as the server reports it for KV creates.
-            if exc.err_code == 10071:
+            ack = await self._publisher.publish(self._put_prefix + address.key, record.to_bytes(), headers=headers)
+        except jetstream.PublishError as exc:
+            if exc.code == jetstream.WRONG_LAST_SEQUENCE:
+                self.forget(address)
                 raise RevisionConflict(address.key) from exc
             raise
+        new_revision = ack.seq
+        self._remember(address.key, Versioned(record, new_revision))
+        return new_revision
 
     async def items(self) -> AsyncIterator[tuple[str, Versioned]]:
         """Every live (non-tombstone) entry."""

@@ -55,7 +55,8 @@ class ServiceApp:
         provider = self.tracer_provider or telemetry.tracer_provider(
             service_name=f"kurator-{self.service}", replica_id=settings.replica_id
         )
-        tracer = provider.get_tracer(telemetry.INSTRUMENTATION)
+        tracer = provider.get_tracer(telemetry.INSTRUMENTATION) if provider is not None else None
+        info_logs = settings.log_level in ("debug", "info")
         metrics = ServiceMetrics(self.registry, service=self.service)
         for info in kinds.of_service(self.service):
             _ = info.model  # import every model now, not on the first intent of each kind
@@ -83,8 +84,10 @@ class ServiceApp:
                 ),
             )
             kv = await streams.declare_bucket(js, service=self.service, replicas=settings.stream_replicas)
-            desired = store.DesiredStateStore(kv)
-            publisher = Publisher(js, source=f"kurator/{self.service}/{settings.replica_id}")
+            publisher = Publisher(self.nc, source=f"kurator/{self.service}/{settings.replica_id}")
+            desired = store.DesiredStateStore(
+                kv, bucket=subjects.kv_bucket(self.service), publisher=publisher.js_publisher
+            )
 
             micro = await queries.start(self.nc, service=self.service, version=VERSION, handlers=self._queries(desired))
             stack.push_async_callback(micro.stop)
@@ -99,7 +102,7 @@ class ServiceApp:
             )
             stack.push_async_callback(processor.flush_purges)
             self.intent_consumer = consume = consumer.IntentConsumer(
-                js,
+                self.nc,
                 publisher=publisher,
                 handler=processor,
                 options=consumer.ConsumerOptions(
@@ -108,7 +111,7 @@ class ServiceApp:
                     fetch_batch=settings.fetch_batch,
                     max_deliver=settings.max_deliver,
                 ),
-                middlewares=[pipeline.telemetry(tracer=tracer, metrics=metrics)],
+                middlewares=[pipeline.telemetry(tracer=tracer, metrics=metrics, log_enabled=lambda: info_logs)],
             )
             metrics.in_flight.labels(self.service).set_function(lambda: consume.in_flight)
             run_task = asyncio.create_task(consume.run(), name=f"kurator-{self.service}-consumer")
@@ -134,7 +137,7 @@ class ServiceApp:
                 run_task.result()  # the consumer died: surface why
             self.ready.clear()
             log.info("service.stopping", service=self.service, in_flight=consume.in_flight)
-        if self.tracer_provider is None:
+        if self.tracer_provider is None and provider is not None:
             provider.shutdown()
         log.info("service.stopped", service=self.service)
 

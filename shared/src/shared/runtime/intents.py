@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -84,6 +85,18 @@ def accepted_status(record: store.Record, *, message: str = "desired state recor
 
 def _invalid(field: str, message: str, code: validation.ReasonCode = "FieldValueInvalid") -> errors.InvalidIntent:
     return errors.InvalidIntent([validation.Reason(field=field, reason=code, message=message)])
+
+
+def _with_server_metadata(doc: dict[str, Any], record: store.Record) -> dict[str, Any]:
+    """The intent's document with the metadata the service owns (uid, generation, creation)."""
+    out = dict(doc)
+    out["metadata"] = {
+        **doc["metadata"],
+        "uid": record.uid,
+        "generation": record.generation,
+        "creationTimestamp": record.created_at,
+    }
+    return out
 
 
 def content_hash(document: Mapping[str, Any]) -> str:
@@ -201,44 +214,43 @@ class IntentProcessor:
             raise errors.InvalidIntent(validation.reasons_from(exc)) from exc
         digest = content_hash(doc)
         seq = delivery.stream_sequence
-        for _ in range(_CAS_ATTEMPTS):
-            current = await self._store.get(address)
+        # First attempt: trust this replica's memory of the entry (absent if never seen), so
+        # the usual intent costs one write. A failed compare-and-set reads the real entry.
+        current = self._store.remembered(address)
+        for attempt in range(_CAS_ATTEMPTS):
+            if attempt:
+                current = await self._store.get(address)
             if current is not None and current.record.intent_seq > seq:
+                if attempt == 0:
+                    continue  # the memory may be of a newer intent we wrote: confirm by reading
                 self._count(info, "stale")
                 raise errors.BenignError(f"intent {seq} is older than the applied {current.record.intent_seq}")
             if current is not None and current.record.intent_seq == seq:
                 # Redelivered after we recorded it (e.g. the ack was lost): answer again.
                 self._count(info, "replayed")
-                record = current.record
+                record = replace(current.record, document=_with_server_metadata(doc, current.record))
                 result = "unchanged"
                 break
             live = current is not None and not current.record.deleted
+            now = cloudevents.now_rfc3339()
             if live and current is not None and current.record.spec_hash == digest:
                 result = "unchanged"
                 prev = current.record
-                document = prev.document
-                generation = prev.generation
-                changed_at = prev.changed_at
+                record = replace(prev, intent_seq=seq, intent_id=delivery.envelope.id, document={})
             else:
                 result = "updated" if live else "created"
-                prev_meta = (current.record.document.get("metadata") or {}) if live and current else {}
-                generation = (current.record.generation + 1) if live and current else 1
-                changed_at = cloudevents.now_rfc3339()
-                document = dict(doc)
-                document["metadata"] = {
-                    **doc["metadata"],
-                    "uid": prev_meta.get("uid") or str(uuid.uuid4()),
-                    "generation": generation,
-                    "creationTimestamp": prev_meta.get("creationTimestamp") or cloudevents.now_rfc3339(),
-                }
-            record = store.Record(
-                document=document,
-                generation=generation,
-                intent_seq=seq,
-                intent_id=delivery.envelope.id,
-                spec_hash=digest,
-                changed_at=changed_at,
-            )
+                before = current.record if live and current is not None else None
+                record = store.Record(
+                    document={},
+                    generation=before.generation + 1 if before else 1,
+                    intent_seq=seq,
+                    intent_id=delivery.envelope.id,
+                    spec_hash=digest,
+                    changed_at=now,
+                    uid=before.uid if before and before.uid else str(uuid.uuid4()),
+                    created_at=before.created_at if before and before.created_at else now,
+                )
+            record = replace(record, document=_with_server_metadata(doc, record))
             try:
                 await self._store.put(address, record, revision=current.revision if current else None)
             except store.RevisionConflict:
@@ -278,13 +290,10 @@ class IntentProcessor:
                 break
             if current is None or current.record.deleted:
                 raise _invalid("metadata.name", f'{info.kind} "{address.name}" not found', "NotFound")
-            prev = current.record
-            record = store.Record(
-                document=prev.document,
-                generation=prev.generation,
+            record = replace(
+                current.record,
                 intent_seq=seq,
                 intent_id=delivery.envelope.id,
-                spec_hash=prev.spec_hash,
                 changed_at=cloudevents.now_rfc3339(),
                 deleted=True,
             )
