@@ -208,3 +208,27 @@ def _quiet_logs() -> None:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+
+
+async def test_two_consumers_on_a_trickle_answer_promptly(nc: Client) -> None:
+    """Replicas sharing a consumer get each message as it arrives, not when a batch fills.
+
+    Regression: with nats-py's fetch(batch), a replica could hold a half-filled batch for the
+    whole pull expiry, delaying messages by about a second.
+    """
+    import time
+
+    latencies: list[float] = []
+    sent: dict[int, float] = {}
+
+    async def handler(d: messages.Delivery) -> None:
+        latencies.append(time.monotonic() - sent[d.json()["n"]])
+
+    async with consuming(nc, handler), consuming(nc, handler):
+        pub = Publisher(nc, source="test")
+        for n in range(60):
+            sent[n] = time.monotonic()
+            await pub.intent(addr(f"t{n}"), {"n": n})
+            await asyncio.sleep(0.01)
+        await eventually(lambda: _true(len(latencies) == 60), message="all handled")
+    assert max(latencies) < 0.25, sorted(latencies)[-5:]

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.bus import client, queries, store
+from shared.bus import client, queries, reader, store
 from shared.bus.publisher import Publisher
 from shared.contracts import subjects
 from shared.contracts.meta import KubeObject
@@ -174,3 +174,16 @@ async def test_two_replicas_share_a_stream_without_loss_or_duplicates(nc: Client
 
 async def _ready(value: object) -> bool:
     return bool(value)
+
+
+async def test_without_an_exporter_the_publishers_trace_flows_through(nc: Client, nats_url: str) -> None:
+    """No exporter, no spans: the status still carries the publisher's trace id onward."""
+    publisher_tracer = TracerProvider().get_tracer("test-publisher")
+    async with services.running("fleet", nats_url=nats_url, tracer_provider=None):
+        with publisher_tracer.start_as_current_span("publish") as parent:
+            [answer] = await client.submit(nc, [(addr("plain"), policy("plain"))], timeout_seconds=10)
+    assert answer.ok
+    found = await reader.last(nc.jetstream(), subjects.status(addr("plain")))
+    assert found is not None
+    trace_id = format(parent.get_span_context().trace_id, "032x")
+    assert found.headers["traceparent"].split("-")[1] == trace_id
