@@ -19,22 +19,13 @@ import pytest
 from shared.bus import reader
 from shared.bus.publisher import Publisher
 from shared.contracts import subjects
+from shared.testing import samples
 from shared.testing.eventually import eventually
 
 from .conftest import free_port_run
 
-
-def policy(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "policy.karmada.io/v1alpha1",
-        "kind": "PropagationPolicy",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name}]},
-    }
-
-
-def addr(name: str) -> subjects.ObjectAddress:
-    return subjects.ObjectAddress("fleet", "propagationpolicy", "default", name)
+policy = samples.propagation_policy
+addr = samples.policy_address
 
 
 class Replicas:

@@ -22,21 +22,11 @@ from shared.bus.publisher import Publisher
 from shared.contracts import subjects
 from shared.contracts.meta import KubeObject
 from shared.runtime import intents
-from shared.testing import services
+from shared.testing import samples, services
 from shared.testing.eventually import eventually
 
-
-def policy(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "policy.karmada.io/v1alpha1",
-        "kind": "PropagationPolicy",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name}]},
-    }
-
-
-def addr(name: str) -> subjects.ObjectAddress:
-    return subjects.ObjectAddress("fleet", "propagationpolicy", "default", name)
+policy = samples.propagation_policy
+addr = samples.policy_address
 
 
 async def test_probes_and_metrics(nc: Client, nats_url: str) -> None:

@@ -197,3 +197,14 @@ def exactly_one(problems: validation.Problems, path: str, present: Mapping[str, 
         problems.add(
             f"{prefix}{extra}", f"may not be specified together with `{names[0]}`{where}", "FieldValueForbidden"
         )
+
+
+def check_taint(problems: validation.Problems, key: str, value: str | None) -> None:
+    """A taint's key is a label key and its value, when set, a label value (Kubernetes and KubeEdge)."""
+    err = validation.label_key_error(key)
+    if err:
+        problems.add("key", f"invalid taint key {key!r}: {err}")
+    if value:
+        verr = validation.label_value_error(value)
+        if verr:
+            problems.add("value", f"invalid taint value {value!r}: {verr}")

@@ -186,13 +186,7 @@ class Taint(PassThrough):
     @model_validator(mode="after")
     def _check(self) -> Taint:
         problems = validation.Problems()
-        err = validation.label_key_error(self.key)
-        if err:
-            problems.add("key", f"invalid taint key {self.key!r}: {err}")
-        if self.value:
-            verr = validation.label_value_error(self.value)
-            if verr:
-                problems.add("value", f"invalid taint value {self.value!r}: {verr}")
+        common.check_taint(problems, self.key, self.value)
         problems.raise_if_any()
         return self
 
