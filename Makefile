@@ -24,7 +24,7 @@ lint:
 	$(UV) run ruff format --check .
 
 typecheck:
-	$(UV) run mypy shared/src cli/src services/fleet/src services/apps/src services/edge/src \
+	$(UV) run mypy shared/src cli/src simulator/src services/fleet/src services/apps/src services/edge/src \
 		services/observability/src services/backup/src
 
 architecture:

@@ -1,0 +1,1 @@
+"""Pure building blocks of the API server: schema validation, patches, selectors."""
