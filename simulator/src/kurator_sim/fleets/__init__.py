@@ -1,0 +1,1 @@
+"""Topology files that ship with the simulator."""
