@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ from prometheus_client import CollectorRegistry
 from shared.bus import connection, consumer, queries, store, streams
 from shared.bus.publisher import Publisher
 from shared.contracts import kinds, subjects
+from shared.k8s import connection as k8s_connection
 from shared.runtime import health, intents, pipeline, telemetry
 from shared.runtime.metrics import ServiceMetrics
 from shared.runtime.settings import ServiceSettings
@@ -48,6 +50,7 @@ class ServiceApp:
     intent_consumer: consumer.IntentConsumer | None = None
     processor: intents.IntentProcessor | None = None
     health_server: health.HealthServer | None = None
+    kube: k8s_connection.ApiClient | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then drain and close."""
@@ -69,6 +72,9 @@ class ServiceApp:
                 "consumer", lambda: self.intent_consumer is not None and self.intent_consumer.running
             )
             self.health_server.add_check("started", self.ready.is_set)
+
+            if settings.kubeconfig:
+                await self._connect_kubernetes(stack, Path(settings.kubeconfig))
 
             self.nc = await connection.connect(settings.nats_url, name=f"kurator-{self.service}-{settings.replica_id}")
             stack.push_async_callback(self._close_nats)
@@ -140,6 +146,27 @@ class ServiceApp:
         if self.tracer_provider is None and provider is not None:
             provider.shutdown()
         log.info("service.stopped", service=self.service)
+
+    async def _connect_kubernetes(self, stack: contextlib.AsyncExitStack, kubeconfig: Path) -> None:
+        """Open the Kubernetes client and keep a readiness check on it (refreshed in the background)."""
+        if not kubeconfig.exists():  # noqa: ASYNC240 - once, at start-up
+            # deploy/ mounts the kubeconfig Secret as optional: no file means no Kubernetes yet.
+            log.warning("kubernetes.kubeconfig_missing", path=str(kubeconfig))
+            return
+        self.kube = await k8s_connection.api_client(kubeconfig)
+        stack.push_async_callback(self.kube.close)
+        state = {"reachable": False}
+
+        async def probe() -> None:
+            while True:
+                assert self.kube is not None
+                state["reachable"] = await k8s_connection.reachable(self.kube)
+                await asyncio.sleep(5 if state["reachable"] else 1)
+
+        task = asyncio.create_task(probe(), name="kubernetes-probe")
+        stack.callback(task.cancel)
+        assert self.health_server is not None
+        self.health_server.add_check("kubernetes", lambda: state["reachable"])
 
     async def _close_nats(self) -> None:
         if self.nc is not None and not self.nc.is_closed:
