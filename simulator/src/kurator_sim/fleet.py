@@ -9,6 +9,7 @@ both the cluster controller and the API layer consult.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from kurator_sim import resources
@@ -117,9 +118,16 @@ def _node(
             "conditions": [],
             "nodeInfo": {
                 "kubeletVersion": "v1.23.15-kubeedge-v1.23.1" if edge else cluster.kubernetes_version,
+                "kubeProxyVersion": "" if edge else cluster.kubernetes_version,
                 "operatingSystem": "linux",
                 "architecture": "amd64",
                 "containerRuntimeVersion": "containerd://1.7.13",
+                # Required by typed clients (kubernetes_asyncio's V1NodeSystemInfo refuses None).
+                "osImage": "Ubuntu 22.04.4 LTS",
+                "kernelVersion": "5.15.0-105-generic",
+                "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, f"machine.{cluster.name}.{name}").hex,
+                "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"system.{cluster.name}.{name}")),
+                "bootID": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"boot.{cluster.name}.{name}")),
             },
             "addresses": [{"type": "InternalIP", "address": ip}] if ip else [],
         },

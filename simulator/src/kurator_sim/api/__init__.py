@@ -1,1 +1,2 @@
-"""The HTTP face of the simulator: the Kubernetes REST API for the host and, through the Karmada cluster proxy, for each member."""
+"""The HTTP face of the simulator: the Kubernetes REST API of the Karmada host and, through
+the Karmada cluster proxy, of each member (``server.build_app``)."""

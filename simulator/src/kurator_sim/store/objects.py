@@ -229,6 +229,9 @@ class ObjectStore:
         if rt.status_subresource:
             # The status of an object is its controller's to write, never its creator's.
             obj.pop("status", None)
+        if rt.key == NAMESPACE_KEY:
+            # The namespace strategy's PrepareForCreate: a new namespace is Active.
+            obj["status"] = {"phase": "Active"}
         self._admit(rt, "CREATE", obj, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = self.clock.timestamp()
@@ -274,6 +277,9 @@ class ObjectStore:
             merged["status"] = new.get("status")
             if merged["status"] is None:
                 merged.pop("status")
+            if "managedFields" in meta:
+                # As the status strategy does: managedFields were updated to track this status write.
+                merged["metadata"]["managedFields"] = meta["managedFields"]
             new = merged
         elif rt.status_subresource:
             if "status" in current:

@@ -95,9 +95,14 @@ class Subscription:
     async def events(self) -> AsyncIterator[WatchEvent]:
         try:
             while True:
-                if self._bookmark is not None:
+                if not self._queue.empty():
+                    # Fast path: no coroutine or timer when an event is already waiting.
+                    event = self._queue.get_nowait()
+                elif self._bookmark is not None:
                     try:
-                        event = await asyncio.wait_for(self._queue.get(), timeout=self._interval)
+                        # asyncio.timeout rather than wait_for: no task per wait.
+                        async with asyncio.timeout(self._interval):
+                            event = await self._queue.get()
                     except TimeoutError:
                         obj = self._bookmark()
                         yield WatchEvent("BOOKMARK", obj, int(obj["metadata"]["resourceVersion"]))

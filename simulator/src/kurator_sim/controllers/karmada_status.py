@@ -1,0 +1,219 @@
+"""Karmada's work-status and binding-status controllers: member status flows back to the host.
+
+For each ``Work`` of a binding whose member is reachable, the member object's status is
+reflected into ``Work.status.manifestStatuses`` (``status`` per the resource interpreter's
+``ReflectStatus``, ``health`` per ``InterpretHealth``); a member object that disappeared while
+its ``Work`` says applied is recreated, as Karmada's work status controller does. Unreachable
+members keep their last reported status. The binding then gets ``status.aggregatedStatus``
+(one item per ``Work``, sorted by cluster: ``clusterName``, ``applied``, ``appliedMessage``,
+``health`` and ``status``) and the ``FullyApplied`` condition (``FullyAppliedSuccess`` "All works
+have been successfully applied" / ``FullyAppliedFailed``), and the resource template in the host
+gets the aggregated status (``AggregateStatus``; Deployments: replica counters summed).
+Triggers: bindings and works in the host, and every propagated object in the members.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kurator_sim.controllers import karmada_execution, karmada_interpreter, kube_conditions, kube_workqueue
+from kurator_sim.controllers.karmada_binding import APPLIED, BindingKey, work_of
+from kurator_sim.controllers.karmada_names import (
+    CLUSTER_RESOURCE_BINDINGS,
+    CLUSTERS,
+    CRB_NAME,
+    RB_NAME,
+    RB_NAMESPACE,
+    RESOURCE_BINDINGS,
+    WORKS,
+    annotations_of,
+    cluster_of,
+    execution_space,
+    split_api_version,
+)
+from kurator_sim.fleet import Fleet
+from kurator_sim.resources import ResourceType
+from kurator_sim.store.watch import WatchEvent
+
+Obj = dict[str, Any]
+
+FULLY_APPLIED = "FullyApplied"
+FULLY_APPLIED_SUCCESS = ("FullyAppliedSuccess", "All works have been successfully applied")
+FULLY_APPLIED_FAILED = ("FullyAppliedFailed", "Failed to apply all works, see status.aggregatedStatus for details")
+
+
+def _binding_key(annotations: Mapping[str, str]) -> BindingKey | None:
+    if annotations.get(RB_NAME) and annotations.get(RB_NAMESPACE):
+        return (RESOURCE_BINDINGS, annotations[RB_NAMESPACE], annotations[RB_NAME])
+    if annotations.get(CRB_NAME):
+        return (CLUSTER_RESOURCE_BINDINGS, "", annotations[CRB_NAME])
+    return None
+
+
+class BindingStatusController:
+    def __init__(self, *, fleet: Fleet, retry_seconds: float = 5.0) -> None:
+        self.fleet = fleet
+        self.clock = fleet.clock
+        self.host = fleet.host
+        self.registry = fleet.host_registry
+        self.retry_seconds = retry_seconds
+        self.works_rt = self.registry.by_key(WORKS)
+        self.binding_rts = {key: self.registry.by_key(key) for key in (RESOURCE_BINDINGS, CLUSTER_RESOURCE_BINDINGS)}
+        self._queue: kube_workqueue.WorkQueue[BindingKey] = kube_workqueue.WorkQueue(self.clock)
+        self._member_watches: set[tuple[str, str]] = set()
+        self._tg: asyncio.TaskGroup | None = None
+
+    async def run(self) -> None:
+        self._queue = kube_workqueue.WorkQueue(self.clock)
+        self._member_watches = set()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                for key, rt in self.binding_rts.items():
+                    tg.create_task(kube_workqueue.watch(self.host, rt, self._on_binding(key)))
+                tg.create_task(kube_workqueue.watch(self.host, self.works_rt, self._on_annotated))
+                tg.create_task(
+                    kube_workqueue.drain(self._queue, self.reconcile, controller="binding-status-controller")
+                )
+        finally:
+            self._tg = None
+            self._queue.close()
+
+    # --- events -----------------------------------------------------------------------------
+
+    def _on_binding(self, rt_key: tuple[str, str]) -> Callable[[WatchEvent], None]:
+        def on_event(event: WatchEvent) -> None:
+            if event.type == "DELETED":
+                return
+            meta = event.object["metadata"]
+            resource = (event.object.get("spec") or {}).get("resource") or {}
+            self._watch_members(str(resource.get("apiVersion") or ""), str(resource.get("kind") or ""))
+            self._queue.add((rt_key, str(meta.get("namespace") or ""), str(meta["name"])))
+
+        return on_event
+
+    def _on_annotated(self, event: WatchEvent) -> None:
+        key = _binding_key(annotations_of(event.object))
+        if key is not None:
+            self._queue.add(key)
+
+    def _watch_members(self, api_version: str, kind: str) -> None:
+        group, version = split_api_version(api_version)
+        rt = self.fleet.member_registry.by_kind(group, version, kind)
+        if rt is None or rt.key in self._member_watches or self._tg is None:
+            return
+        self._member_watches.add(rt.key)
+        for member in self.fleet.members.values():
+            member_rt: ResourceType = member.store.registry.by_key(rt.key)
+            self._tg.create_task(kube_workqueue.watch(member.store, member_rt, self._on_annotated))
+
+    # --- reconcile --------------------------------------------------------------------------
+
+    def reconcile(self, key: BindingKey) -> None:
+        rt_key, namespace, name = key
+        rt = self.binding_rts[rt_key]
+        binding = self.host.find(rt, namespace or None, name)
+        if binding is None:
+            return
+        wname = work_of(binding)
+        spec = binding.get("spec") or {}
+        items: list[Obj] = []
+        stale = False
+        for cluster in list(self.host.iter_raw(self.registry.by_key(CLUSTERS))):
+            cluster_name = cluster["metadata"]["name"]
+            work = self.host.find(self.works_rt, execution_space(cluster_name), wname)
+            if work is None or work["metadata"].get("deletionTimestamp"):
+                continue
+            if _binding_key(annotations_of(work)) != key:
+                continue
+            work, fresh = self._collect(work, cluster_name)
+            stale = stale or not fresh
+            items.append(self._item(work))
+        items.sort(key=lambda item: str(item["clusterName"]))
+        targets = {str(c.get("name")) for c in spec.get("clusters") or ()}
+        targets |= {str(t.get("fromCluster")) for t in spec.get("gracefulEvictionTasks") or ()}
+        fully = bool(targets) and len(targets) == len(items)
+        fully = fully and all(item["applied"] and item["clusterName"] in targets for item in items)
+        reason, message = FULLY_APPLIED_SUCCESS if fully else FULLY_APPLIED_FAILED
+        condition = kube_conditions.condition(FULLY_APPLIED, "True" if fully else "False", reason, message)
+        status = dict(binding.get("status") or {})
+        if items:
+            status["aggregatedStatus"] = items
+        else:
+            status.pop("aggregatedStatus", None)
+        status["conditions"] = kube_conditions.set_condition(
+            status.get("conditions"), condition, self.clock.timestamp()
+        )
+        if status != (binding.get("status") or {}):
+            binding = self.host.update(rt, namespace or None, name, {**binding, "status": status}, subresource="status")
+        self._aggregate_into_template(binding, items)
+        if stale:
+            raise kube_workqueue.Requeue(self.retry_seconds)
+
+    def _collect(self, work: Obj, cluster_name: str) -> tuple[Obj, bool]:
+        """Refresh a ``Work``'s manifest status from its member; ``False`` if the member is unreachable."""
+        member = self.fleet.members.get(cluster_name)
+        if member is None or not member.faults.reachable:
+            return work, member is None
+        manifest = ((work.get("spec") or {}).get("workload") or {}).get("manifests", [{}])[0]
+        rt = karmada_execution.resource_type(member.store, manifest)
+        if rt is None:
+            return work, True
+        meta = manifest.get("metadata") or {}
+        obj = member.store.find(rt, meta.get("namespace"), str(meta.get("name") or ""))
+        applied = kube_conditions.is_true(work, APPLIED)
+        if obj is None:
+            if applied:  # deleted in the member behind Karmada's back: recreate it
+                karmada_execution.apply(member.store, manifest, cluster=cluster_name, conflict_resolution="Abort")
+            return work, True
+        group, version = split_api_version(rt.api_version)
+        identifier: Obj = {"ordinal": 0, "group": group, "version": version, "kind": rt.kind, "resource": rt.plural}
+        if meta.get("namespace"):
+            identifier["namespace"] = meta["namespace"]
+        identifier["name"] = meta.get("name")
+        manifest_status: Obj = {"identifier": identifier, "health": karmada_interpreter.interpret_health(obj)}
+        reflected = karmada_interpreter.reflect_status(obj)
+        if reflected is not None:
+            manifest_status["status"] = reflected
+        status = dict(work.get("status") or {})
+        status["manifestStatuses"] = [manifest_status]
+        if status == (work.get("status") or {}):
+            return work, True
+        wmeta = work["metadata"]
+        updated = self.host.update(
+            self.works_rt, wmeta["namespace"], wmeta["name"], {**work, "status": status}, subresource="status"
+        )
+        return updated, True
+
+    def _item(self, work: Mapping[str, Any]) -> Obj:
+        cluster_name = cluster_of(str(work["metadata"]["namespace"])) or ""
+        applied_condition = kube_conditions.find((work.get("status") or {}).get("conditions"), APPLIED)
+        applied = applied_condition is not None and applied_condition.get("status") == "True"
+        item: Obj = {"clusterName": cluster_name, "applied": applied, "health": "Unknown"}
+        if not applied:
+            if applied_condition is not None and applied_condition.get("message"):
+                item["appliedMessage"] = applied_condition["message"]
+            return item
+        for manifest_status in (work.get("status") or {}).get("manifestStatuses") or ():
+            if "status" in manifest_status:
+                item["status"] = manifest_status["status"]
+            item["health"] = manifest_status.get("health") or "Unknown"
+            break
+        return item
+
+    def _aggregate_into_template(self, binding: Mapping[str, Any], items: list[Obj]) -> None:
+        resource = (binding.get("spec") or {}).get("resource") or {}
+        group, version = split_api_version(str(resource.get("apiVersion") or ""))
+        rt = self.registry.by_kind(group, version, str(resource.get("kind") or ""))
+        if rt is None or not rt.status_subresource:
+            return
+        template = self.host.find(rt, resource.get("namespace"), str(resource.get("name") or ""))
+        if template is None or template["metadata"].get("uid") != resource.get("uid"):
+            return
+        status = karmada_interpreter.aggregate_status(template, items)
+        if status is None or status == (template.get("status") or {}):
+            return
+        meta = template["metadata"]
+        self.host.update(rt, meta.get("namespace"), meta["name"], {**template, "status": status}, subresource="status")

@@ -1,0 +1,249 @@
+"""The members' kube-controller-manager for Deployments: pods that start, if the nodes hold them.
+
+No pods exist; a Deployment's status is derived from where its pods would run
+(:mod:`.kube_capacity`). When a new generation is observed the status shows all replicas
+updated and none ready; ``ready_delay`` simulated seconds later (default 2 s) the pods that the
+member's nodes can hold become ready and available. The conditions are the deployment
+controller's: ``Available`` (``MinimumReplicasAvailable`` once at most ``maxUnavailable``,
+default 25 %, are unavailable; else ``MinimumReplicasUnavailable``) and ``Progressing``
+(``ReplicaSetUpdated`` while rolling out, ``NewReplicaSetAvailable`` when every replica is
+available, ``ProgressDeadlineExceeded`` after ``progressDeadlineSeconds``, default 600 s). A
+member that is down changes nothing until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kurator_sim.controllers import kube_capacity, kube_conditions, kube_workqueue
+from kurator_sim.controllers.karmada_names import DEPLOYMENTS, NODES, fnv1a32, safe_encode
+from kurator_sim.fleet import Fleet, Member
+from kurator_sim.store.watch import WatchEvent
+
+Obj = dict[str, Any]
+
+DOWN_POLL_SECONDS = 2.0
+"""How often a down member is looked at again (it sends no events)."""
+COALESCE_SECONDS = 0.1
+"""Events within this long of the first one are handled by one sync of the member."""
+
+
+_Key = tuple[str, str, str]
+"""``(member, namespace, name)`` of a Deployment."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Progress:
+    uid: str
+    generation: int
+    started: float
+    replica_set: str
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def max_unavailable(deployment: Mapping[str, Any], replicas: int) -> int:
+    """``deploymentutil.MaxUnavailable``: from ``rollingUpdate.maxUnavailable`` (default 25 %, rounded down)."""
+    strategy = (deployment.get("spec") or {}).get("strategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate" or replicas == 0:
+        return 0
+    raw = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", "25%")
+    percent = isinstance(raw, str) and raw.endswith("%")
+    value = _int(str(raw)[:-1]) * replicas // 100 if percent else _int(raw)
+    return min(max(value, 0), replicas)
+
+
+def replica_set_name(deployment: Mapping[str, Any]) -> str:
+    template = ((deployment.get("spec") or {}).get("template")) or {}
+    digest = fnv1a32(json.dumps(template, sort_keys=True, separators=(",", ":")).encode())
+    return f"{deployment['metadata']['name']}-{safe_encode(str(digest))}"
+
+
+class DeploymentController:
+    def __init__(self, *, fleet: Fleet, ready_delay: float = 2.0) -> None:
+        self.fleet = fleet
+        self.clock = fleet.clock
+        self.ready_delay = ready_delay
+        self._progress: dict[_Key, _Progress] = {}
+        self._done: dict[_Key, tuple[Any, ...]] = {}
+        self._demands: dict[str, kube_capacity.DemandCache] = {}
+        self._seen: dict[tuple[str, tuple[str, str], str, str], Any] = {}
+        self._armed: set[str] = set()
+
+    async def run(self) -> None:
+        self._progress, self._done, self._seen, self._armed = {}, {}, {}, set()
+        self._demands = {name: kube_capacity.DemandCache() for name in self.fleet.members}
+        queue: kube_workqueue.WorkQueue[str] = kube_workqueue.WorkQueue(self.clock)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for member in self.fleet.members.values():
+                    for key in (DEPLOYMENTS, NODES, ("batch.volcano.sh", "jobs"), ("", "pods")):
+                        try:
+                            rt = member.store.registry.by_key(key)
+                        except KeyError:
+                            continue
+                        tg.create_task(kube_workqueue.watch(member.store, rt, self._on_event(queue, member.name, key)))
+                tg.create_task(
+                    kube_workqueue.drain(queue, self._sync_member(queue), controller="deployment-controller")
+                )
+        finally:
+            queue.close()
+
+    def _on_event(
+        self, queue: kube_workqueue.WorkQueue[str], member: str, key: tuple[str, str]
+    ) -> Callable[[WatchEvent], None]:
+        """Wake the member's sync, but not for writes that change nothing it reads (its own status writes)."""
+
+        def on_event(event: WatchEvent) -> None:
+            obj = event.object
+            meta = obj["metadata"]
+            if key == DEPLOYMENTS:
+                relevant: Any = (meta.get("uid"), meta.get("generation"), meta.get("deletionTimestamp"))
+            elif key == NODES:
+                status, spec = obj.get("status") or {}, obj.get("spec") or {}
+                relevant = (
+                    meta.get("labels"),
+                    status.get("allocatable"),
+                    kube_conditions.status_of(obj, "Ready"),
+                    spec.get("taints"),
+                    spec.get("unschedulable"),
+                )
+            else:
+                relevant = meta.get("resourceVersion")
+            seen_key = (member, key, str(meta.get("namespace") or ""), str(meta.get("name")))
+            if event.type == "DELETED":
+                self._seen.pop(seen_key, None)
+            elif self._seen.get(seen_key) == relevant:
+                return
+            else:
+                self._seen[seen_key] = relevant
+            if member not in self._armed:
+                self._armed.add(member)
+                queue.add_after(member, COALESCE_SECONDS)
+
+        return on_event
+
+    def _sync_member(self, queue: kube_workqueue.WorkQueue[str]) -> Callable[[str], None]:
+        def sync(name: str) -> None:
+            self._armed.discard(name)
+            member = self.fleet.members[name]
+            if member.faults.down:
+                queue.add_after(name, DOWN_POLL_SECONDS)
+                return
+            wake = self.sync_member(member)
+            if wake is not None:
+                queue.add_after(name, wake)
+
+        return sync
+
+    def sync_member(self, member: Member) -> float | None:
+        """Bring every Deployment's status up to date; returns when to look again (sim seconds)."""
+        store = member.store
+        rt = store.registry.by_key(DEPLOYMENTS)
+        packing = kube_capacity.member_packing(
+            store, self._demands.setdefault(member.name, kube_capacity.DemandCache())
+        )
+        now = self.clock.elapsed()
+        wake: float | None = None
+        for deployment in list(store.iter_raw(rt)):
+            meta = deployment["metadata"]
+            if meta.get("deletionTimestamp"):
+                continue
+            key = (member.name, str(meta.get("namespace") or ""), str(meta["name"]))
+            progress = self._track(key, deployment, now)
+            spec = deployment.get("spec") or {}
+            replicas = 1 if spec.get("replicas") is None else _int(spec.get("replicas"))
+            scheduled = min(packing.scheduled_of(("Deployment", key[1], key[2])), replicas)
+            elapsed = now - progress.started
+            deadline = _int(spec.get("progressDeadlineSeconds"), 600)
+            signature = (meta["resourceVersion"], scheduled, elapsed >= self.ready_delay, elapsed > deadline)
+            if self._done.get(key) == signature:
+                continue
+            status, next_look = self._status(deployment, progress, replicas, scheduled, now)
+            if status != (deployment.get("status") or {}):
+                deployment = store.update(
+                    rt, meta.get("namespace"), meta["name"], {**deployment, "status": status}, subresource="status"
+                )
+            self._done[key] = (deployment["metadata"]["resourceVersion"], *signature[1:])
+            if next_look is not None:
+                wake = next_look if wake is None else min(wake, next_look)
+        return wake
+
+    def _track(self, key: _Key, deployment: Obj, now: float) -> _Progress:
+        """When the current generation started rolling out (by this controller's clock)."""
+        meta = deployment["metadata"]
+        generation = _int(meta.get("generation"), 1)
+        progress = self._progress.get(key)
+        if progress is None or progress.uid != meta.get("uid") or progress.generation != generation:
+            observed = _int((deployment.get("status") or {}).get("observedGeneration"))
+            already = progress is None and observed == generation
+            progress = _Progress(
+                str(meta.get("uid")),
+                generation,
+                now - self.ready_delay if already else now,
+                replica_set_name(deployment),
+            )
+            self._progress[key] = progress
+        return progress
+
+    def _status(
+        self, deployment: Obj, progress: _Progress, replicas: int, scheduled: int, now: float
+    ) -> tuple[Obj, float | None]:
+        spec = deployment.get("spec") or {}
+        old = dict(deployment.get("status") or {})
+        matured = now - progress.started >= self.ready_delay
+        ready = scheduled if matured else min(scheduled, _int(old.get("readyReplicas")))
+        deadline = _int(spec.get("progressDeadlineSeconds"), 600)
+        stamp = self.clock.timestamp()
+        rs = progress.replica_set
+        if ready >= replicas:
+            progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs}" has successfully progressed.')
+        elif now - progress.started > deadline:
+            progressing = ("False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs}" has timed out progressing.')
+        else:
+            progressing = ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs}" is progressing.')
+        if ready >= replicas - max_unavailable(deployment, replicas):
+            available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+        else:
+            available = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        conditions = old.get("conditions") or []
+        for type_, (value, reason, message) in (("Available", available), ("Progressing", progressing)):
+            conditions = _set(conditions, type_, value, reason, message, stamp)
+        counters = {
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "unavailableReplicas": replicas - ready,
+        }
+        status: Obj = {"observedGeneration": progress.generation, **{k: v for k, v in counters.items() if v}}
+        status["conditions"] = conditions
+        next_look: float | None = None
+        if not matured:
+            next_look = progress.started + self.ready_delay - now
+        elif ready < replicas and now - progress.started <= deadline:
+            next_look = progress.started + deadline - now + 1.0
+        return status, next_look
+
+
+def _set(conditions: list[Obj], type_: str, value: str, reason: str, message: str, stamp: str) -> list[Obj]:
+    existing = kube_conditions.find(conditions, type_)
+    if existing is not None and (existing.get("status"), existing.get("reason"), existing.get("message")) == (
+        value,
+        reason,
+        message,
+    ):
+        return conditions
+    new = kube_conditions.condition(type_, value, reason, message, lastUpdateTime=stamp)
+    ordered = kube_conditions.set_condition(conditions, new, stamp)
+    rank = {"Available": 0, "Progressing": 1}
+    return sorted(ordered, key=lambda c: rank.get(str(c.get("type")), 2))

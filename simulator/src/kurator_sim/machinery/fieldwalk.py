@@ -1,0 +1,329 @@
+"""structured-merge-diff's walks over an object and its schema, on plain dicts.
+
+Owns ``to_field_set`` (the paths an object sets), ``compare`` (added / modified / removed
+paths between two versions), ``merge`` (an apply configuration laid over a live object),
+``remove_items`` and ``ensure_named_fields_are_members``: ports of SMD's ``tofieldset.go``,
+``compare.go``/``merge.go``, ``remove.go`` and ``fieldpath.Set.EnsureNamedFieldsAreMembers``.
+
+SMD walks *typed* values, where a non-pointer, non-omitempty field is never absent (it holds its
+zero value), so it is never recorded as added as a whole. On dicts we know this only from the
+``required`` marks in the kind's metadata; unmarked fields (all of a custom resource's, as for
+the apiserver's unstructured objects) are recorded as added, which gives their ``"."``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from kurator_sim.machinery.fieldpaths import FieldSet, Path, PathElement, path_string
+from kurator_sim.machinery.patches import json_equal
+from kurator_sim.machinery.patchmeta import PatchMeta
+
+__all__ = [
+    "ABSENT",
+    "Comparison",
+    "SchemaError",
+    "compare",
+    "ensure_named_fields_are_members",
+    "item_element",
+    "merge",
+    "remove_items",
+    "to_field_set",
+]
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+# "No value here" (Go's nil Value), as opposed to an explicit JSON null (None).
+ABSENT: Final = _Absent()
+
+
+class SchemaError(ValueError):
+    """An object that does not fit its schema (e.g. a keyed list item without its key); the
+    apiserver answers these with 422/500 depending on where they surface."""
+
+
+def item_element(list_node: PatchMeta, item: Any, index: int, path: Path = ()) -> PathElement:
+    """The path element naming ``item`` inside a list of type ``list_node`` found at ``path``."""
+    where = f"{path_string(path)}: " if path else ""
+    if list_node.list_type == "map":
+        if not isinstance(item, dict):
+            raise SchemaError(f"{where}element {index}: expected map, got {item!r}")
+        fields: dict[str, Any] = {}
+        for key in list_node.list_keys:
+            if key in item:
+                fields[key] = item[key]
+            elif key in list_node.key_defaults:
+                fields[key] = list_node.key_defaults[key]
+            else:
+                raise SchemaError(
+                    f'{where}element {index}: associative list with keys has an element that omits key field "{key}" '
+                    "(and doesn't have default value)"
+                )
+        return PathElement.key(fields)
+    if list_node.list_type == "set":
+        if isinstance(item, dict | list):
+            raise SchemaError(f"{where}element {index}: associative list without keys has an element that's a map type")
+        return PathElement.value(item)
+    return PathElement.index(index)
+
+
+def _child(node: PatchMeta, pe: PathElement) -> PatchMeta:
+    if pe.is_field:
+        return node.child(str(pe.payload))
+    return node.item()
+
+
+def _is_granular_list(node: PatchMeta, value: Any) -> bool:
+    return isinstance(value, list) and node.kind == "list" and node.list_type != "atomic"
+
+
+def _is_granular_dict(node: PatchMeta, value: Any) -> bool:
+    return isinstance(value, dict) and not node.atomic
+
+
+# --------------------------------------------------------------------------- to_field_set
+
+
+def to_field_set(value: Any, node: PatchMeta) -> FieldSet:
+    """SMD ``TypedValue.ToFieldSet``: leaves, list items, map entries, empty maps and nulls."""
+    out = FieldSet()
+    _to_set(value, node, (), out)
+    return out
+
+
+def _to_set(value: Any, node: PatchMeta, path: Path, out: FieldSet) -> None:
+    if isinstance(value, dict):
+        if node.atomic:
+            out.insert(path)
+            return
+        for key, sub in value.items():
+            child_path = (*path, PathElement.field_name(key))
+            _to_set(sub, node.child(key), child_path, out)
+            if sub is None or sub == {} or not node.declares(key):
+                out.insert(child_path)
+    elif isinstance(value, list):
+        if not _is_granular_list(node, value):
+            out.insert(path)
+            return
+        for i, item in enumerate(value):
+            item_path = (*path, item_element(node, item, i, path))
+            _to_set(item, node.item(), item_path, out)
+            out.insert(item_path)
+    else:
+        out.insert(path)
+
+
+def ensure_named_fields_are_members(fields: FieldSet, node: PatchMeta) -> FieldSet:
+    """Also own the named struct fields on the way to each path (needed to remove them)."""
+    out = FieldSet()
+    out.members = set(fields.members)
+    for pe, child in fields.children.items():
+        if pe.is_field and node.kind == "struct" and node.declares(str(pe.payload)):
+            out.members.add(pe)
+        out.children[pe] = ensure_named_fields_are_members(child, _child(node, pe))
+    return out
+
+
+# --------------------------------------------------------------------------- merge / compare
+
+
+@dataclass
+class Comparison:
+    """Paths ``added``, ``modified`` (leaf value changed) and ``removed`` from lhs to rhs."""
+
+    added: FieldSet = field(default_factory=FieldSet)
+    modified: FieldSet = field(default_factory=FieldSet)
+    removed: FieldSet = field(default_factory=FieldSet)
+
+    def is_same(self) -> bool:
+        return self.added.empty() and self.modified.empty() and self.removed.empty()
+
+
+_Leaf = Callable[[Any, Any, Path], Any]
+_Hook = Callable[[Any, Any, Path], None]
+
+
+def _walk(lhs: Any, rhs: Any, node: PatchMeta, path: Path, leaf: _Leaf, hook: _Hook | None, granular: bool) -> Any:
+    """SMD mergingWalker: ``leaf`` decides leaves (and atomic/empty subtrees), ``hook`` sees
+    every granular non-leaf node afterwards. Returns the merged value or ABSENT."""
+    present = [v for v in (lhs, rhs) if v is not ABSENT and v is not None]
+    shapes = {type(v) for v in present if isinstance(v, dict | list)}
+    out: Any
+    if len(shapes) == 1 and len(present) == sum(isinstance(v, dict | list) for v in present):
+        sample = present[-1]
+        if isinstance(sample, dict) and _is_granular_dict(node, sample):
+            lmap = lhs if isinstance(lhs, dict) else {}
+            rmap = rhs if isinstance(rhs, dict) else {}
+            if lmap or rmap:
+                out = _walk_map(lhs, rhs, lmap, rmap, node, path, leaf, hook)
+                if hook is not None and (granular or not node.required):
+                    hook(lhs, rhs, path)
+                return out
+        elif isinstance(sample, list) and _is_granular_list(node, sample):
+            llist = lhs if isinstance(lhs, list) else []
+            rlist = rhs if isinstance(rhs, list) else []
+            if llist or rlist:
+                out = _walk_list(llist, rlist, node, path, leaf, hook)
+                if hook is not None and (granular or not node.required):
+                    hook(lhs, rhs, path)
+                return out
+    return leaf(lhs, rhs, path)
+
+
+def _walk_map(
+    lhs: Any,
+    rhs: Any,
+    lmap: dict[str, Any],
+    rmap: dict[str, Any],
+    node: PatchMeta,
+    path: Path,
+    leaf: _Leaf,
+    hook: _Hook | None,
+) -> Any:
+    out: dict[str, Any] = {}
+    entries_granular = node.kind == "map" or node.deduced
+    for key in [*lmap, *(k for k in rmap if k not in lmap)]:
+        sub = _walk(
+            lmap.get(key, ABSENT),
+            rmap.get(key, ABSENT),
+            node.child(key),
+            (*path, PathElement.field_name(key)),
+            leaf,
+            hook,
+            entries_granular,
+        )
+        if sub is not ABSENT:
+            out[key] = sub
+    return out if out else ABSENT
+
+
+def _index_items(node: PatchMeta, items: list[Any], path: Path) -> tuple[list[PathElement], dict[PathElement, Any]]:
+    order: list[PathElement] = []
+    seen: dict[PathElement, Any] = {}
+    for i, item in enumerate(items):
+        pe = item_element(node, item, i, path)
+        if pe in seen:
+            continue  # repeated occurrences are ignored, as SMD does
+        seen[pe] = item
+        order.append(pe)
+    return order, seen
+
+
+def _walk_list(lhs: list[Any], rhs: list[Any], node: PatchMeta, path: Path, leaf: _Leaf, hook: _Hook | None) -> Any:
+    r_order, r_seen = _index_items(node, rhs, path)
+    l_order, l_seen = _index_items(node, lhs, path)
+    shared = [pe for pe in r_order if pe in l_seen]
+    out: list[Any] = []
+    item_node = node.item()
+
+    def visit(pe: PathElement) -> None:
+        sub = _walk(l_seen.get(pe, ABSENT), r_seen.get(pe, ABSENT), item_node, (*path, pe), leaf, hook, True)
+        if sub is not ABSENT:
+            out.append(sub)
+
+    next_shared = shared.pop(0) if shared else None
+    li = ri = 0
+    while li < len(l_order) or ri < len(r_order):
+        if li < len(l_order) and ri < len(r_order):
+            pe = l_order[li]
+            if pe == r_order[ri]:
+                visit(pe)
+                li += 1
+                ri += 1
+                next_shared = shared.pop(0) if shared else None
+                continue
+            if pe in r_seen and next_shared is not None and next_shared != pe:
+                li += 1  # a shared item, but not the one wanted in this round
+                continue
+        if li < len(l_order) and l_order[li] not in r_seen:
+            visit(l_order[li])  # lhs-only item keeps its place
+            li += 1
+            continue
+        if ri < len(r_order):
+            pe = r_order[ri]
+            visit(pe)
+            ri += 1
+            if next_shared is not None and next_shared == pe:
+                next_shared = shared.pop(0) if shared else None
+    return out if out else ABSENT
+
+
+def merge(lhs: Any, rhs: Any, node: PatchMeta) -> Any:
+    """SMD ``TypedValue.Merge``: ``rhs`` (the apply configuration) wins at every leaf and
+    atomic subtree; maps and granular lists merge; lhs-only list items keep their place."""
+
+    def keep_rhs(left: Any, right: Any, _path: Path) -> Any:
+        return right if right is not ABSENT else left
+
+    result = _walk(lhs, rhs, node, (), keep_rhs, None, False)
+    return {} if result is ABSENT else result
+
+
+def compare(lhs: Any, rhs: Any, node: PatchMeta) -> Comparison:
+    """SMD ``TypedValue.Compare`` from ``lhs`` (old) to ``rhs`` (new)."""
+    result = Comparison()
+
+    def leaf(left: Any, right: Any, path: Path) -> Any:
+        if left is ABSENT:
+            result.added.insert(path)
+        elif right is ABSENT:
+            result.removed.insert(path)
+        elif not json_equal(left, right):
+            result.modified.insert(path)
+        return right if right is not ABSENT else left
+
+    def hook(left: Any, right: Any, path: Path) -> None:
+        if left is ABSENT:
+            result.added.insert(path)
+        elif right is ABSENT:
+            result.removed.insert(path)
+
+    _walk(lhs, rhs, node, (), leaf, hook, False)
+    return result
+
+
+# --------------------------------------------------------------------------- remove
+
+
+def remove_items(value: Any, to_remove: FieldSet, node: PatchMeta) -> Any:
+    """SMD ``TypedValue.RemoveItems``: drop every member path of ``to_remove`` (and what is
+    under it). Maps or lists emptied this way disappear (ABSENT at the root)."""
+    if isinstance(value, dict):
+        if not value or node.atomic:
+            return ABSENT
+        out: dict[str, Any] = {}
+        for key, sub in value.items():
+            pe = PathElement.field_name(key)
+            if pe in to_remove.members:
+                continue
+            below = to_remove.children.get(pe)
+            if below is not None and not below.empty():
+                kept = remove_items(sub, below, node.child(key))
+                if kept is ABSENT:
+                    continue
+                sub = kept
+            out[key] = sub
+        return out if out else ABSENT
+    if isinstance(value, list):
+        if not value or not _is_granular_list(node, value):
+            return ABSENT
+        items: list[Any] = []
+        for i, item in enumerate(value):
+            pe = item_element(node, item, i)
+            if pe in to_remove.members:
+                continue
+            below = to_remove.children.get(pe)
+            if below is not None and not below.empty():
+                kept = remove_items(item, below, node.item())
+                item = {} if kept is ABSENT else kept
+            items.append(item)
+        return items if items else ABSENT
+    return value
