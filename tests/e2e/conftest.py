@@ -61,15 +61,17 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     """``kurator up`` on free ports, waited until every service is ready."""
-    http_base = free_port_run(5)
+    http_base = free_port_run(6)
     proc = subprocess.Popen(
         [
             str(BIN / "kurator"),
             "up",
             "--nats-port",
             "0",
-            "--http-port-base",
+            "--sim-port",
             str(http_base),
+            "--http-port-base",
+            str(http_base + 1),
             "--data-dir",
             str(tmp_path / "kurator"),
         ],

@@ -300,10 +300,30 @@ def up(
     ),
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 60.0,
     exit_when_ready: Annotated[bool, typer.Option(help="Stop everything once ready (a smoke test).")] = False,
+    kubeconfig: Annotated[
+        Path | None, typer.Option(help="A real Karmada's kubeconfig: use it instead of starting the simulator.")
+    ] = None,
+    sim_port: Annotated[int, typer.Option(help="Kubernetes API port of the simulator.")] = 6443,
+    crds: Annotated[Path | None, typer.Option(help="CRD directory the simulator validates against.")] = None,
+    topology: Annotated[Path | None, typer.Option(help="Simulator topology file (default: example fleet).")] = None,
+    time_scale: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
 ) -> None:
-    """Start NATS (embedded unless --nats-url) and every service as separate processes."""
+    """Start NATS (embedded unless --nats-url), the fleet simulator (unless --kubeconfig) and
+    every service, each as its own process."""
+    sim_args = [f"--time-scale={time_scale}"]
+    if crds:
+        sim_args.append(f"--crds={crds}")
+    if topology:
+        sim_args.append(f"--topology={topology}")
     s = stack.Stack(
-        data_dir=data_dir, nats_url=nats_url, nats_port=nats_port, http_port_base=http_port_base, replicas=replicas
+        data_dir=data_dir,
+        nats_url=nats_url,
+        nats_port=nats_port,
+        http_port_base=http_port_base,
+        replicas=replicas,
+        kubeconfig=kubeconfig,
+        sim_port=sim_port,
+        sim_args=sim_args,
     )
     stopping = False
 
@@ -322,6 +342,7 @@ def up(
         if not _await_ready(s, ready_timeout, lambda: stopping):
             raise typer.Exit(1)
         out.print(f"kurator is up: NATS at [bold]{s.url}[/bold], data and logs in {data_dir}/", highlight=False)
+        out.print(f"Kubernetes (Karmada) for the services: kubectl --kubeconfig {s.kubeconfig_in_use}", highlight=False)
         out.print("Apply the examples with: kurator apply -f examples/   (Ctrl-C stops everything)", highlight=False)
         while not stopping and not exit_when_ready:
             for name in s.supervise():
@@ -332,6 +353,35 @@ def up(
     finally:
         out.print("stopping: services drain in-flight intents, then NATS stops")
         s.stop()
+
+
+@app.command()
+def sim(
+    port: Annotated[int, typer.Option(help="Kubernetes API port (0: a free one).")] = 6443,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    topology: Annotated[Path | None, typer.Option(help="Topology file (default: the example fleet).")] = None,
+    crds: Annotated[Path | None, typer.Option(help="CRD directory to validate custom resources against.")] = None,
+    kubeconfig: Annotated[Path | None, typer.Option(help="Write a kubeconfig pointing at the simulator here.")] = None,
+    time_scale: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    prometheus_port: Annotated[int | None, typer.Option(help="Serve the Prometheus query API here.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for fault injection.")] = None,
+) -> None:
+    """Run the fleet simulator alone: a Karmada API server with member clusters behind its proxy."""
+    from kurator_sim.__main__ import run as run_sim
+    from kurator_sim.settings import SimSettings
+
+    run_sim(
+        SimSettings(
+            host=host,
+            port=port,
+            topology=topology,
+            crds=crds,
+            kubeconfig=kubeconfig,
+            time_scale=time_scale,
+            prometheus_port=prometheus_port,
+            seed=seed,
+        )
+    )
 
 
 def _await_ready(s: stack.Stack, timeout: float, stopping: Any) -> bool:

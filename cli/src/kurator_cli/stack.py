@@ -1,9 +1,12 @@
-"""``kurator up``: the embedded NATS server and every service as separate processes.
+"""``kurator up``: the embedded NATS server, the fleet simulator and every service as
+separate processes.
 
 State lives in one directory (``KURATOR_DATA_DIR``, default ``.kurator/``): NATS data under
-``nats/``, one log file per process under ``logs/``. A process that dies is restarted with
-back-off; Ctrl-C or SIGTERM stops the services first (each drains its in-flight intents),
-then NATS.
+``nats/``, the simulator's kubeconfig as ``kubeconfig``, one log file per process under
+``logs/``. Services are pointed at the simulator (``KURATOR_KUBECONFIG``) unless a real
+Karmada's kubeconfig is given. A process that dies is restarted with back-off; Ctrl-C or
+SIGTERM stops the services first (each drains its in-flight intents), then the simulator and
+NATS.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Process:
     env: dict[str, str]
     log_path: Path
     http_port: int | None = None
+    ready_path: str = "/readyz"
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -47,7 +51,7 @@ class Process:
         if not self.alive() or self.http_port is None:
             return False
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/readyz", timeout=0.5) as resp:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{self.ready_path}", timeout=0.5) as resp:
                 return bool(resp.status == 200)
         except (urllib.error.URLError, OSError):
             return False
@@ -76,8 +80,14 @@ class Stack:
     replicas: int = 1
     services: Sequence[str] = subjects.SERVICES
     drain_timeout_seconds: float = 10.0
+    kubeconfig: Path | None = None
+    """A real Karmada's kubeconfig; ``None`` starts the simulator and uses its kubeconfig."""
+    sim_port: int = 6443
+    sim_args: Sequence[str] = ()
+    """Extra simulator options (``--crds DIR``, ``--topology FILE``, ``--time-scale X``, ...)."""
     nats: natsserver.NatsServer | None = None
     processes: list[Process] = field(default_factory=list)
+    kubeconfig_in_use: Path | None = None
 
     @property
     def url(self) -> str:
@@ -95,6 +105,37 @@ class Stack:
             )
             (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
             self.nats.start()
+        kubeconfig = self.kubeconfig
+        if kubeconfig is None:
+            kubeconfig = self.data_dir / "kubeconfig"
+            kubeconfig.unlink(missing_ok=True)
+            sim = Process(
+                name="simulator",
+                args=[
+                    sys.executable,
+                    "-m",
+                    "kurator_sim",
+                    "--port",
+                    str(self.sim_port),
+                    "--kubeconfig",
+                    str(kubeconfig),
+                    *self.sim_args,
+                ],
+                env={**os.environ, "KURATOR_LOG_FORMAT": "json"},
+                log_path=self.data_dir / "logs" / "simulator.log",
+                http_port=self.sim_port,
+            )
+            sim.start()
+            self.processes.append(sim)
+            # Services read the kubeconfig once at start: wait until the simulator wrote it.
+            deadline = time.monotonic() + 60
+            while not kubeconfig.exists():
+                if not sim.alive():
+                    raise RuntimeError(f"the simulator exited; see {sim.log_path}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the simulator did not come up in 60 s; see {sim.log_path}")
+                time.sleep(0.1)
+        self.kubeconfig_in_use = kubeconfig
         port = self.http_port_base
         for service in self.services:
             for i in range(self.replicas):
@@ -108,6 +149,7 @@ class Stack:
                         "KURATOR_LOG_FORMAT": "json",
                         "KURATOR_REPLICA_ID": replica,
                         "KURATOR_DRAIN_TIMEOUT_SECONDS": str(self.drain_timeout_seconds),
+                        "KURATOR_KUBECONFIG": str(kubeconfig),
                     }
                 )
                 proc = Process(
@@ -138,10 +180,15 @@ class Stack:
         return restarted
 
     def stop(self) -> None:
-        for proc in self.processes:
-            proc.terminate()
+        # Services first (they drain their intents), then the simulator they talk to.
+        ordered = sorted(self.processes, key=lambda p: p.name == "simulator")
+        for proc in ordered:
+            if proc.name != "simulator":
+                proc.terminate()
         deadline = time.monotonic() + self.drain_timeout_seconds + 5
-        for proc in self.processes:
+        for proc in ordered:
+            if proc.name == "simulator":
+                proc.terminate()
             proc.wait(deadline)
         if self.nats is not None:
             self.nats.stop()

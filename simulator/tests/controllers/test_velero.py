@@ -500,3 +500,17 @@ async def test_down_member_makes_no_progress(fleet: Fleet, velero: VeleroControl
     assert (get(down, "backups", "while-down") or {}).get("status") is None
     fleet.member("cluster-beijing").faults.down = False
     await phase_of(down, "backups", "while-down", "Completed")
+
+
+async def test_restarted_server_fails_interrupted_backups(fleet: Fleet) -> None:
+    store = _store(fleet)
+    location(store)
+    slow = VeleroController(fleet=fleet, backup_seconds=3600.0)
+    async for _ in _start(slow):
+        create(store, "backups", "interrupted", {})
+        await phase_of(store, "backups", "interrupted", "InProgress")
+    async for _ in _start(slow):  # the manager runs a crashed controller again
+        failed = await phase_of(store, "backups", "interrupted", "Failed")
+    assert failed["status"]["failureReason"] == (
+        'found a backup with status "InProgress" during the server starting, mark it as "Failed"'
+    )

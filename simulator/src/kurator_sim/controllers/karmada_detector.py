@@ -209,11 +209,18 @@ class ResourceDetector:
             if rt is None:
                 continue
             self._watch_kind(rt)
-            for template in self.host.iter_raw(rt, namespace if rt.namespaced else None):
+            scope = (namespace or selector.get("namespace")) if rt.namespaced else None
+            if selector.get("name") and (scope or not rt.namespaced):
+                # A named selector: one template to look at, not all of its kind.
+                self._queue.add((rt.key, str(scope or ""), str(selector["name"])))
+                continue
+            for template in self.host.iter_raw(rt, scope):
                 if selector_priority(template, selector) != PRIORITY_MISMATCH:
                     self._queue.add(
                         (rt.key, str(template["metadata"].get("namespace") or ""), template["metadata"]["name"])
                     )
+        if event.type == "ADDED":
+            return  # a new policy has a new permanent id: nothing can be claimed by it yet
         # Templates this policy claims (it may have been deleted or stopped matching them).
         pid = policy_id(policy)
         label = CPP_PERMANENT_ID if namespace is None else PP_PERMANENT_ID

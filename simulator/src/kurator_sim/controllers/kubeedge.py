@@ -70,10 +70,11 @@ class _EdgeCloud:
                 for sub in subs:
                     group.create_task(self._pump(sub))
                 while True:
-                    self._monitor_nodes()
+                    edges = self._monitor_nodes()
                     kubeedge_nodegroups.reconcile(self.store)
+                    # Without edge nodes nothing is timed: wait for the next change.
+                    period = self.clock.real_seconds(self.owner.node_monitor_period_seconds) if edges else None
                     with contextlib.suppress(TimeoutError):
-                        period = self.clock.real_seconds(self.owner.node_monitor_period_seconds)
                         async with asyncio.timeout(period):
                             await self.wake.wait()
                     self.wake.clear()
@@ -85,9 +86,11 @@ class _EdgeCloud:
         async for _ in sub.events():
             self.wake.set()
 
-    def _monitor_nodes(self) -> None:
+    def _monitor_nodes(self) -> bool:
+        """Heartbeats and grace periods of the member's edge nodes; whether it has any."""
         elapsed = self.clock.elapsed()
-        for node in [clone(n) for n in self.store.iter_raw(self.nodes) if kubeedge_nodes.is_edge_node(n)]:
+        edges = [clone(n) for n in self.store.iter_raw(self.nodes) if kubeedge_nodes.is_edge_node(n)]
+        for node in edges:
             name = node["metadata"]["name"]
             up = not self.member.faults.down and name not in self.member.edge_down
             try:
@@ -103,6 +106,7 @@ class _EdgeCloud:
                         self._mark_unknown(node)
             except errors.ApiError:
                 continue  # raced with another writer; retried next period
+        return bool(edges)
 
     def _heartbeat(self, node: Obj) -> None:
         name = node["metadata"]["name"]

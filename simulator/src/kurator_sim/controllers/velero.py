@@ -181,6 +181,7 @@ class _VeleroServer:
         watched = (self.backups, self.schedules, self.restores, self.locations, self.dbrs, self.snapshot_locations)
         subs = [self.store.watch(rt, self.ns, resource_version=rv) for rt in watched]
         self._adopt_completed()
+        self._fail_interrupted()
         try:
             async with asyncio.TaskGroup() as group:
                 self.group = group
@@ -232,6 +233,16 @@ class _VeleroServer:
             name = _meta(backup)["name"]
             if key is not None and self.owner.storage.get(key, name) is None:
                 self.owner.storage.put(key, name, StoredBackup(backup, []))
+
+    def _fail_interrupted(self) -> None:
+        """What Velero does at start-up with work a previous server left half done."""
+        for rt, kind in ((self.backups, "backup"), (self.restores, "restore")):
+            for obj in self._list(rt):
+                phase = _phase(obj)
+                if phase in ("InProgress", "ReadyToStart", "Finalizing"):
+                    reason = f'found a {kind} with status "{phase}" during the server starting, mark it as "Failed"'
+                    with contextlib.suppress(errors.ApiError):
+                        self._set_status(rt, _meta(obj)["name"], phase="Failed", failureReason=reason)
 
     def reconcile(self) -> float:
         """One pass over everything; returns the simulated seconds until something is due."""
@@ -444,15 +455,16 @@ class _VeleroServer:
         if obj is None:
             return
         spec = obj.setdefault("spec", {})
-        problems = val.backup_spec_errors(spec)
+        # In prepareBackupRequest's order: location, snapshot locations, then the spec's filters.
         location_name = spec.get("storageLocation") or ""
         server_specified = not location_name
         if server_specified:
             location_name = self._default_location()
         location = self._find(self.locations, location_name)
-        problems += val.storage_location_errors(location_name, location, server_specified=server_specified)
+        problems = val.storage_location_errors(location_name, location, server_specified=server_specified)
         existing_vsl = {_meta(v)["name"] for v in self._list(self.snapshot_locations)}
         problems += val.snapshot_location_errors(spec, existing_vsl)
+        problems += val.backup_spec_errors(spec)
         ttl = self._ttl_seconds(spec)
         # Velero patches the whole Backup: defaults in the spec, a label, annotations.
         if not ttl_is_set(spec):

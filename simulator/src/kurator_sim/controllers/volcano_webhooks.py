@@ -47,6 +47,14 @@ _QUALIFIED_NAME_ERR = (
 )
 
 
+def _int(value: Any) -> int:
+    """An integer field as the webhook reads it (0 when absent; schema validation catches junk)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def denied(webhook: str, message: str) -> errors.ApiError:
     """The API server's error for a webhook denial (``webhookerrors.ToStatusErr``)."""
     return errors.ApiError(400, "", f'admission webhook "{webhook}" denied the request: {message}')
@@ -88,12 +96,12 @@ class _JobWebhooks:
         """``validateJobCreate``: the message Volcano builds (empty: admitted)."""
         spec = job.get("spec") or {}
         name = str((job.get("metadata") or {}).get("name") or "")
-        if int(spec.get("minAvailable") or 0) < 0:
+        if _int(spec.get("minAvailable") or 0) < 0:
             return "job 'minAvailable' must be >= 0."
-        if int(spec.get("maxRetry") or 0) < 0:
+        if _int(spec.get("maxRetry") or 0) < 0:
             return "'maxRetry' cannot be less than zero."
         ttl = spec.get("ttlSecondsAfterFinished")
-        if ttl is not None and int(ttl) < 0:
+        if ttl is not None and _int(ttl) < 0:
             return "'ttlSecondsAfterFinished' cannot be less than zero."
         tasks = spec.get("tasks") or []
         if not tasks:
@@ -103,11 +111,11 @@ class _JobWebhooks:
         total_replicas = 0
         for index, task in enumerate(tasks):
             task_name = str(task.get("name") or "")
-            replicas = int(task.get("replicas") or 0)
+            replicas = _int(task.get("replicas") or 0)
             if replicas < 0:
                 msg += f" 'replicas' < 0 in task: {task_name};"
             task_min = task.get("minAvailable")
-            if task_min is not None and int(task_min) > replicas:
+            if task_min is not None and _int(task_min) > replicas:
                 msg += f" 'minAvailable' is greater than 'replicas' in task: {task_name}, job: {name}"
             total_replicas += replicas
             label_errors = _dns1123_label_errors(task_name)
@@ -124,7 +132,7 @@ class _JobWebhooks:
             containers = (((task.get("template") or {}).get("spec") or {}).get("containers")) or []
             if not containers:
                 msg += f"spec.task[{index}].template.spec.containers: Required value. "
-        if total_replicas < int(spec.get("minAvailable") or 0):
+        if total_replicas < _int(spec.get("minAvailable") or 0):
             msg += "job 'minAvailable' should not be greater than total replicas in tasks;"
         for plugin in sorted(spec.get("plugins") or {}):
             if plugin not in KNOWN_PLUGINS:
@@ -154,11 +162,11 @@ def mutate_job(job: Obj) -> None:
         if template_spec.get("hostNetwork") and not template_spec.get("dnsPolicy"):
             template_spec["dnsPolicy"] = "ClusterFirstWithHostNet"
         if task.get("minAvailable") is None:
-            task["minAvailable"] = int(task.get("replicas") or 0)
+            task["minAvailable"] = _int(task.get("replicas") or 0)
         if not task.get("maxRetry"):
             task["maxRetry"] = 3
     if not spec.get("minAvailable"):
-        spec["minAvailable"] = sum(int(t.get("minAvailable") or 0) for t in spec.get("tasks") or [])
+        spec["minAvailable"] = sum(_int(t.get("minAvailable") or 0) for t in spec.get("tasks") or [])
     plugins = spec.get("plugins")
     if isinstance(plugins, dict):
         if ("tensorflow" in plugins or "mpi" in plugins) and "svc" not in plugins:
@@ -173,15 +181,15 @@ def validate_job_update(old: Obj, new: Obj) -> str:
     new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
     total_replicas = 0
     for task in new_spec.get("tasks") or []:
-        replicas = int(task.get("replicas") or 0)
+        replicas = _int(task.get("replicas") or 0)
         if replicas < 0:
             return f"'replicas' must be >= 0 in task: {task.get('name')}"
-        if task.get("minAvailable") is not None and int(task["minAvailable"]) > replicas:
+        if task.get("minAvailable") is not None and _int(task["minAvailable"]) > replicas:
             return f"'minAvailable' must be <= 'replicas' in task: {task.get('name')};"
         total_replicas += replicas
-    if int(new_spec.get("minAvailable") or 0) > total_replicas:
+    if _int(new_spec.get("minAvailable") or 0) > total_replicas:
         return "job 'minAvailable' must not be greater than total replicas"
-    if int(new_spec.get("minAvailable") or 0) < 0:
+    if _int(new_spec.get("minAvailable") or 0) < 0:
         return "job 'minAvailable' must be >= 0"
     old_tasks, new_tasks = old_spec.get("tasks") or [], new_spec.get("tasks") or []
     if len(old_tasks) != len(new_tasks):

@@ -28,7 +28,7 @@ Obj = dict[str, Any]
 
 DOWN_POLL_SECONDS = 2.0
 """How often a down member is looked at again (it sends no events)."""
-COALESCE_SECONDS = 0.1
+COALESCE_SECONDS = 0.5
 """Events within this long of the first one are handled by one sync of the member."""
 
 
