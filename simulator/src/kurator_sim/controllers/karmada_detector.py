@@ -157,8 +157,8 @@ class ResourceDetector:
         self._queue: kube_workqueue.WorkQueue[TemplateKey] = kube_workqueue.WorkQueue(self.clock)
         self._watched: set[tuple[str, str]] = set()
         self._seen: dict[TemplateKey, str] = {}
-        self._index: dict[tuple[str, str], dict[tuple[str, str, str], Obj]] = {}
-        """Policies by the ``(apiVersion, kind)`` their selectors name (watch objects, read-only)."""
+        self._index: dict[tuple[str, str, str], dict[tuple[str, str, str], Obj]] = {}
+        """Policies by the ``(apiVersion, kind, name or "")`` of their selectors (watch objects, read-only)."""
         self._tg: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
@@ -240,8 +240,12 @@ class ResourceDetector:
         if event.type == "DELETED":
             return
         for selector in (event.object.get("spec") or {}).get("resourceSelectors") or ():
-            gvk = (str(selector.get("apiVersion") or ""), str(selector.get("kind") or ""))
-            self._index.setdefault(gvk, {})[key] = event.object
+            index_key = (
+                str(selector.get("apiVersion") or ""),
+                str(selector.get("kind") or ""),
+                str(selector.get("name") or ""),
+            )
+            self._index.setdefault(index_key, {})[key] = event.object
 
     # --- reconcile --------------------------------------------------------------------------
 
@@ -263,7 +267,11 @@ class ResourceDetector:
     def choose_policy(self, template: Obj, rt: ResourceType) -> Obj | None:
         labels = labels_of(template)
         namespace = template["metadata"].get("namespace")
-        candidates = self._index.get((str(template.get("apiVersion")), str(template.get("kind"))), {})
+        gvk = (str(template.get("apiVersion")), str(template.get("kind")))
+        candidates = {
+            **self._index.get((*gvk, ""), {}),
+            **self._index.get((*gvk, str(template["metadata"]["name"])), {}),
+        }
         pps = [p for (kind, ns, _), p in candidates.items() if kind == "PropagationPolicy" and ns == namespace]
         cpps = [p for (kind, _, _), p in candidates.items() if kind == "ClusterPropagationPolicy"]
         best_pp = highest_priority_policy(template, pps)
