@@ -6,7 +6,9 @@ One fresh ``nats-server`` (a temporary store, a free port) serves every scenario
 2. ``pipeline-throughput``: intents through separate ``kurator-<service>`` processes, flat out;
 3. ``pipeline-latency``: the same at a fixed open-loop rate;
 
-then 2 and 3 again for every further log level asked for. See ``bench/README.md``.
+then 2 and 3 again for every further log level asked for; then, against a separate simulator
+process, 4. ``sim-get`` (simple GETs/s) and 5. ``sim-watch`` (watch fan-out latency). See
+``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
-from bench import pipeline, raw, report, services, workload
+from bench import pipeline, raw, report, services, simulator, workload
 from bench.stats import CpuMeter, ScenarioResult
 from shared.runtime import natsserver
 
@@ -56,6 +58,12 @@ class Options:
     service_env: dict[str, str]
     cprofile_dir: Path | None
     skip_raw: bool
+    skip_pipeline: bool
+    skip_sim: bool
+    sim_gets: int
+    sim_concurrency: int
+    sim_watchers: int
+    sim_events: int
     check: bool
     work_dir: Path | None
 
@@ -114,6 +122,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     p.add_argument("--cprofile-dir", type=Path, help="run the services under cProfile, writing .prof files here")
     p.add_argument("--skip-raw", action="store_true", help="skip the raw baseline")
+    p.add_argument("--skip-pipeline", action="store_true", help="skip the intent pipeline scenarios")
+    p.add_argument("--skip-sim", action="store_true", help="skip the simulator scenarios")
+    p.add_argument("--sim-gets", type=int, default=10_000, help="GETs in the simulator's GET scenario")
+    p.add_argument("--sim-concurrency", type=int, default=16, help="connections of the GET scenario")
+    p.add_argument("--sim-watchers", type=int, default=1000, help="concurrent watches in the watch scenario")
+    p.add_argument("--sim-events", type=int, default=20, help="updates each watcher must see")
     p.add_argument(
         "--work-dir",
         type=Path,
@@ -143,6 +157,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         service_env=dict(a.service_env),
         cprofile_dir=a.cprofile_dir,
         skip_raw=a.skip_raw,
+        skip_pipeline=a.skip_pipeline,
+        skip_sim=a.skip_sim,
+        sim_gets=a.sim_gets,
+        sim_concurrency=a.sim_concurrency,
+        sim_watchers=a.sim_watchers,
+        sim_events=a.sim_events,
         check=a.check,
         work_dir=a.work_dir,
     )
@@ -322,7 +342,7 @@ async def run_all(opts: Options, work: workload.Workload) -> tuple[list[Scenario
                 )
             collector = pipeline.StatusCollector()
             await collector.start(nc_sub, work.service)
-            for level in opts.log_levels:
+            for level in opts.log_levels if not opts.skip_pipeline else ():
                 results += await _pipeline_config(
                     opts,
                     level=level,
@@ -341,6 +361,13 @@ async def run_all(opts: Options, work: workload.Workload) -> tuple[list[Scenario
                     with contextlib.suppress(Exception):
                         await nc.close()
             server.stop()
+    if not opts.skip_sim:
+        results += await simulator.run(
+            gets=opts.sim_gets,
+            concurrency=opts.sim_concurrency,
+            watchers=opts.sim_watchers,
+            events=opts.sim_events,
+        )
     return results, notes
 
 
@@ -368,6 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"bench: wrote {opts.json_out}", file=sys.stderr)
     verdict = report.summary(results)["configs"]
     failed = any(r.missing for r in results) or any(
-        not entry.get(goal, True) for entry in verdict.values() for goal in ("throughput_goal_met", "latency_goal_met")
+        not entry.get(goal, True)
+        for entry in verdict.values()
+        for goal in ("throughput_goal_met", "latency_goal_met", "sim_gets_goal_met", "sim_watch_goal_met")
     )
     return 1 if opts.check and failed else 0

@@ -15,6 +15,10 @@ GOAL_THROUGHPUT = 2000.0
 """Intents/s end to end the project aims for on the 2-core machine."""
 GOAL_P99_MS = 50.0
 """p99 latency (ms) at the fixed offered load."""
+GOAL_SIM_GETS = 2000.0
+"""Simple GETs/s the simulator must serve."""
+GOAL_SIM_WATCH_P99_MS = 100.0
+"""p99 event delivery (ms) across 1,000 concurrent watches."""
 
 _HEADERS = (
     "scenario",
@@ -88,6 +92,12 @@ def summary(results: Sequence[ScenarioResult]) -> dict[str, Any]:
         elif r.scenario == "pipeline-latency":
             entry["p99_ms_at_fixed_rate"] = r.latency.p99_ms
             entry["latency_goal_met"] = r.latency.p99_ms < GOAL_P99_MS and r.missing == 0
+        elif r.scenario == "sim-get":
+            entry["gets_per_second"] = r.rate_per_second
+            entry["sim_gets_goal_met"] = r.rate_per_second >= GOAL_SIM_GETS and r.missing == 0
+        elif r.scenario == "sim-watch":
+            entry["watch_p99_ms"] = r.latency.p99_ms
+            entry["sim_watch_goal_met"] = r.latency.p99_ms < GOAL_SIM_WATCH_P99_MS and r.missing == 0
     out["configs"] = configs
     return out
 
@@ -118,6 +128,12 @@ def print_report(results: Sequence[ScenarioResult], notes: Sequence[str]) -> Non
         if "latency_goal_met" in entry:
             ok = "met" if entry["latency_goal_met"] else "NOT met"
             parts.append(f"p99 < {GOAL_P99_MS:.0f} ms {ok}")
+        if "sim_gets_goal_met" in entry:
+            ok = "met" if entry["sim_gets_goal_met"] else "NOT met"
+            parts.append(f">= {GOAL_SIM_GETS:,.0f} GETs/s {ok}")
+        if "sim_watch_goal_met" in entry:
+            ok = "met" if entry["sim_watch_goal_met"] else "NOT met"
+            parts.append(f"watch delivery p99 < {GOAL_SIM_WATCH_P99_MS:.0f} ms {ok}")
         print(f"[{config}] " + "; ".join(parts))
     for note in notes:
         print(f"note: {note}")

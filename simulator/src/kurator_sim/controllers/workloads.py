@@ -74,13 +74,16 @@ class DeploymentController:
         self.clock = fleet.clock
         self.ready_delay = ready_delay
         self._progress: dict[_Key, _Progress] = {}
-        self._done: dict[_Key, tuple[Any, ...]] = {}
+        self._timers: dict[_Key, float] = {}
+        self._dirty: dict[str, set[tuple[str, str]]] = {}
+        self._scheduled: dict[str, dict[kube_capacity.WorkloadKey, int]] = {}
         self._demands: dict[str, kube_capacity.DemandCache] = {}
         self._seen: dict[tuple[str, tuple[str, str], str, str], Any] = {}
         self._armed: set[str] = set()
 
     async def run(self) -> None:
-        self._progress, self._done, self._seen, self._armed = {}, {}, {}, set()
+        self._progress, self._timers, self._dirty, self._scheduled = {}, {}, {}, {}
+        self._seen, self._armed = {}, set()
         self._demands = {name: kube_capacity.DemandCache() for name in self.fleet.members}
         queue: kube_workqueue.WorkQueue[str] = kube_workqueue.WorkQueue(self.clock)
         try:
@@ -106,6 +109,7 @@ class DeploymentController:
         def on_event(event: WatchEvent) -> None:
             obj = event.object
             meta = obj["metadata"]
+            namespace, name = str(meta.get("namespace") or ""), str(meta.get("name"))
             if key == DEPLOYMENTS:
                 relevant: Any = (meta.get("uid"), meta.get("generation"), meta.get("deletionTimestamp"))
             elif key == NODES:
@@ -119,13 +123,19 @@ class DeploymentController:
                 )
             else:
                 relevant = meta.get("resourceVersion")
-            seen_key = (member, key, str(meta.get("namespace") or ""), str(meta.get("name")))
+            seen_key = (member, key, namespace, name)
             if event.type == "DELETED":
                 self._seen.pop(seen_key, None)
+                if key == DEPLOYMENTS:
+                    self._progress.pop((member, namespace, name), None)
+                    self._timers.pop((member, namespace, name), None)
+                    self._dirty.get(member, set()).discard((namespace, name))
             elif self._seen.get(seen_key) == relevant:
                 return
             else:
                 self._seen[seen_key] = relevant
+                if key == DEPLOYMENTS:
+                    self._dirty.setdefault(member, set()).add((namespace, name))
             if member not in self._armed:
                 self._armed.add(member)
                 queue.add_after(member, COALESCE_SECONDS)
@@ -146,37 +156,39 @@ class DeploymentController:
         return sync
 
     def sync_member(self, member: Member) -> float | None:
-        """Bring every Deployment's status up to date; returns when to look again (sim seconds)."""
+        """Update the Deployments whose status may have changed; returns when to look again (sim seconds).
+
+        Those are the ones with a new specification, whose scheduled pods changed (nodes or other
+        workloads moved), or whose readiness delay or progress deadline has just run out.
+        """
         store = member.store
         rt = store.registry.by_key(DEPLOYMENTS)
-        packing = kube_capacity.member_packing(
-            store, self._demands.setdefault(member.name, kube_capacity.DemandCache())
-        )
+        cache = self._demands.setdefault(member.name, kube_capacity.DemandCache())
+        packing = kube_capacity.member_packing(store, cache)
+        previous = self._scheduled.get(member.name, {})
+        self._scheduled[member.name] = packing.scheduled
         now = self.clock.elapsed()
-        wake: float | None = None
-        for deployment in list(store.iter_raw(rt)):
-            meta = deployment["metadata"]
-            if meta.get("deletionTimestamp"):
+        todo = self._dirty.pop(member.name, set())
+        todo |= {(k[1], k[2]) for k, v in packing.scheduled.items() if k[0] == "Deployment" and previous.get(k) != v}
+        todo |= {(k[1], k[2]) for k in previous if k[0] == "Deployment" and k not in packing.scheduled}
+        todo |= {(k[1], k[2]) for k, at in self._timers.items() if k[0] == member.name and at <= now + 1e-6}
+        for namespace, name in sorted(todo):
+            key = (member.name, namespace, name)
+            self._timers.pop(key, None)
+            deployment = store.find(rt, namespace or None, name)
+            if deployment is None or deployment["metadata"].get("deletionTimestamp"):
                 continue
-            key = (member.name, str(meta.get("namespace") or ""), str(meta["name"]))
             progress = self._track(key, deployment, now)
             spec = deployment.get("spec") or {}
             replicas = 1 if spec.get("replicas") is None else _int(spec.get("replicas"))
-            scheduled = min(packing.scheduled_of(("Deployment", key[1], key[2])), replicas)
-            elapsed = now - progress.started
-            deadline = _int(spec.get("progressDeadlineSeconds"), 600)
-            signature = (meta["resourceVersion"], scheduled, elapsed >= self.ready_delay, elapsed > deadline)
-            if self._done.get(key) == signature:
-                continue
+            scheduled = min(packing.scheduled_of(("Deployment", namespace, name)), replicas)
             status, next_look = self._status(deployment, progress, replicas, scheduled, now)
             if status != (deployment.get("status") or {}):
-                deployment = store.update(
-                    rt, meta.get("namespace"), meta["name"], {**deployment, "status": status}, subresource="status"
-                )
-            self._done[key] = (deployment["metadata"]["resourceVersion"], *signature[1:])
+                store.update(rt, namespace or None, name, {**deployment, "status": status}, subresource="status")
             if next_look is not None:
-                wake = next_look if wake is None else min(wake, next_look)
-        return wake
+                self._timers[key] = now + next_look
+        pending = [at - now for k, at in self._timers.items() if k[0] == member.name]
+        return max(0.0, min(pending)) if pending else None
 
     def _track(self, key: _Key, deployment: Obj, now: float) -> _Progress:
         """When the current generation started rolling out (by this controller's clock)."""
