@@ -74,6 +74,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             str(http_base + 1),
             "--data-dir",
             str(tmp_path / "kurator"),
+            # A cold start (first import of every module, a loaded CI machine) can be slow.
+            "--ready-timeout",
+            "150",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -83,7 +86,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     )
     assert proc.stdout is not None
     output: list[str] = []
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     url = None
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
@@ -96,6 +99,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             break
     if url is None:
         proc.kill()
+        proc.wait()
+        proc.stdout.close()
         raise AssertionError("kurator up did not come up:\n" + "".join(output))
     s = Stack(proc=proc, nats_url=url, data_dir=tmp_path / "kurator", output=output)
     try:

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
+import pytest
 import yaml
 
-from kurator_sim import resources, topology
+from kurator_sim import resources, testing, topology
 from kurator_sim.clock import SimClock
 from kurator_sim.controllers.manager import ControllerManager, ControllerSettings
 from kurator_sim.fleet import Fleet
@@ -18,6 +20,17 @@ from shared.testing.eventually import eventually
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SEED_CLUSTERS = ("cluster-beijing", "cluster-guangzhou", "cluster-shanghai")
+KARMADA_CRDS = testing.SHARED_CRDS / "karmada"
+
+
+def assert_valid(obj: dict[str, Any], crd_file: str) -> None:
+    """``obj`` conforms to the storage version's schema in Karmada's CRD."""
+    path = KARMADA_CRDS / crd_file
+    if not path.is_file():
+        pytest.skip(f"{path} is not there")
+    crd = yaml.safe_load(path.read_text())
+    version = next(v for v in crd["spec"]["versions"] if v.get("storage"))
+    jsonschema.validate(obj, version["schema"]["openAPIV3Schema"])
 
 
 @asynccontextmanager
@@ -181,6 +194,8 @@ async def test_seed_nginx_is_ready_in_three_members_with_status_back_in_the_host
             assert status.get("readyReplicas") == 9, status
             return status
 
+        assert_valid(rb, "work.karmada.io_resourcebindings.yaml")
+        assert_valid(work, "work.karmada.io_works.yaml")
         status = await eventually(template_status)
         assert status == {
             "observedGeneration": 1,
@@ -240,6 +255,7 @@ async def test_failover_moves_replicas_off_a_cluster_that_goes_down() -> None:
             return rb
 
         rb = await eventually(evicted, timeout_seconds=15)
+        assert_valid(rb, "work.karmada.io_resourcebindings.yaml")
         tasks = rb["spec"].get("gracefulEvictionTasks") or []
         if tasks:  # the task may already have ended if the move was quick
             assert tasks[0]["fromCluster"] == "cluster-beijing"
@@ -358,3 +374,46 @@ async def test_an_object_karmada_does_not_manage_is_not_overwritten() -> None:
         mine = member_deployment(fleet, "cluster-beijing", "nginx")
         assert mine is not None
         assert mine["spec"]["replicas"] == 7
+
+
+async def test_a_policy_change_moves_the_workload() -> None:
+    async with simulated() as fleet:
+        policy = divided("web", {"cluster-beijing": 1, "cluster-shanghai": 1})
+        create_policy(fleet, policy)
+        fleet.host.create(host_deployments(fleet), "default", deployment("web", 4))
+        await wait_ready(fleet, "cluster-beijing", "web", 2)
+        await wait_ready(fleet, "cluster-shanghai", "web", 2)
+        pps = rt(fleet, "policy.karmada.io", "propagationpolicies")
+        current = fleet.host.get(pps, "default", "web")
+        current["spec"]["placement"]["clusterAffinity"]["clusterNames"] = ["cluster-hangzhou"]
+        current["spec"]["placement"]["replicaScheduling"]["weightPreference"] = None
+        fleet.host.update(pps, "default", "web", current)
+        await wait_ready(fleet, "cluster-hangzhou", "web", 4)
+
+        async def moved() -> bool:
+            assert member_deployment(fleet, "cluster-beijing", "web") is None
+            assert member_deployment(fleet, "cluster-shanghai", "web") is None
+            return True
+
+        await eventually(moved)
+
+
+async def test_an_unjoined_cluster_is_drained_and_removed() -> None:
+    async with simulated() as fleet:
+        pp = yaml.safe_load((EXAMPLES / "01-propagationpolicy-nginx.yaml").read_text())
+        create_policy(fleet, pp)
+        fleet.host.create(host_deployments(fleet), "default", deployment("nginx", 1))
+        for cluster in SEED_CLUSTERS:
+            await wait_ready(fleet, cluster, "nginx", 1)
+        clusters = rt(fleet, "cluster.karmada.io", "clusters")
+        fleet.host.delete(clusters, None, "cluster-guangzhou")
+
+        async def removed() -> bool:
+            assert fleet.host.find(clusters, None, "cluster-guangzhou") is None
+            assert fleet.host.find(rt(fleet, "", "namespaces"), None, "karmada-es-cluster-guangzhou") is None
+            rb = binding(fleet, "nginx-deployment")
+            assert rb is not None
+            assert {c["name"] for c in rb["spec"]["clusters"]} == {"cluster-beijing", "cluster-shanghai"}
+            return True
+
+        await eventually(removed, timeout_seconds=10)

@@ -85,6 +85,7 @@ def mutate_spec(spec: dict[str, Any], namespace: str | None) -> None:
             scheduling.setdefault("replicaSchedulingType", "Divided")
             if scheduling["replicaSchedulingType"] == "Divided" and not scheduling.get("replicaDivisionPreference"):
                 scheduling["replicaDivisionPreference"] = "Weighted"
-    application = ((spec.get("failover") or {}) if isinstance(spec.get("failover"), dict) else {}).get("application")
+    failover = spec.get("failover")
+    application = failover.get("application") if isinstance(failover, dict) else None
     if isinstance(application, dict) and application.get("purgeMode", "Gracefully") in ("Gracefully", "Graciously"):
         application.setdefault("gracePeriodSeconds", DEFAULT_APPLICATION_FAILOVER_GRACE_SECONDS)

@@ -31,6 +31,10 @@ EDGE_ROLE_LABEL = "node-role.kubernetes.io/edge"
 _ONE_POD = Decimal(1)
 
 
+def _milli(rl: Mapping[str, Decimal]) -> dict[str, int]:
+    return {name: kube_quantity.milli_value(q) for name, q in rl.items()}
+
+
 @dataclass(slots=True)
 class Node:
     name: str
@@ -51,6 +55,15 @@ class Demand:
     tolerations: list[dict[str, Any]]
     order: tuple[str, str, str]
     node_name: str | None = None
+    per_pod: dict[str, int] = field(default_factory=dict)
+    """Thousandths of each resource one pod takes, ``pods`` included (derived from ``request``)."""
+    claim: str = ""
+    """Node selector and tolerations, as a key for nodes that may hold the pod."""
+
+    def __post_init__(self) -> None:
+        self.per_pod = {name: need for name, need in _milli(self.request).items() if need > 0}
+        self.per_pod["pods"] = 1000
+        self.claim = repr((sorted(self.node_selector.items()), self.tolerations))
 
 
 @dataclass(slots=True)
@@ -185,43 +198,55 @@ def _eligible(node: Node, demand: Demand) -> bool:
 
 
 def pack(nodes: list[Node], demands: list[Demand]) -> Packing:
-    for node in nodes:
-        node.free = dict(node.allocatable)
-    by_name = {n.name: n for n in nodes}
+    """First-fit placement of ``demands`` (in order) onto ``nodes``; sets each node's ``free``."""
+    free = [_milli(node.allocatable) for node in nodes]
+    index = {node.name: i for i, node in enumerate(nodes)}
+    eligible: dict[str, list[int]] = {}
     scheduled: dict[WorkloadKey, int] = {}
-    allocated: ResourceList = {"cpu": Decimal(0), "memory": Decimal(0), "pods": Decimal(0)}
-    allocating: ResourceList = {"cpu": Decimal(0), "memory": Decimal(0), "pods": Decimal(0)}
+    allocated: dict[str, int] = {"cpu": 0, "memory": 0, "pods": 0}
+    allocating: dict[str, int] = {"cpu": 0, "memory": 0, "pods": 0}
     for demand in demands:
-        per_pod = {**demand.request, "pods": _ONE_POD}
+        per_pod = demand.per_pod
         left = demand.count
+        placed = 0
         if demand.node_name is not None:
             # Already bound by someone else's scheduler: it holds its node's resources.
-            bound = by_name.get(demand.node_name)
+            bound = index.get(demand.node_name)
             if bound is not None:
-                bound.free = {k: v - per_pod.get(k, Decimal(0)) for k, v in bound.free.items()}
-            placed = left
-            left = 0
+                for name, need in per_pod.items():
+                    free[bound][name] = free[bound].get(name, 0) - need
+            placed, left = left, 0
         else:
-            placed = 0
-            for node in nodes:
+            candidates = eligible.get(demand.claim)
+            if candidates is None:
+                candidates = eligible[demand.claim] = [i for i, node in enumerate(nodes) if _eligible(node, demand)]
+            for i in candidates:
                 if left == 0:
                     break
-                if not _eligible(node, demand):
-                    continue
-                n = min(left, kube_quantity.fits(node.free, per_pod))
+                room = free[i]
+                n = left
+                for name, need in per_pod.items():
+                    n = min(n, room.get(name, 0) // need)
+                    if n <= 0:
+                        break
                 if n <= 0:
                     continue
                 for name, need in per_pod.items():
-                    node.free[name] = node.free.get(name, Decimal(0)) - need * n
+                    room[name] = room.get(name, 0) - need * n
                 placed += n
                 left -= n
         scheduled[demand.key] = scheduled.get(demand.key, 0) + placed
         for name, need in per_pod.items():
-            if placed:
-                allocated[name] = allocated.get(name, Decimal(0)) + need * placed
-            if left:
-                allocating[name] = allocating.get(name, Decimal(0)) + need * left
-    return Packing(scheduled, allocated, allocating, nodes)
+            allocated[name] = allocated.get(name, 0) + need * placed
+            allocating[name] = allocating.get(name, 0) + need * left
+    for node, room in zip(nodes, free, strict=True):
+        node.free = {name: Decimal(v) / 1000 for name, v in room.items()}
+    return Packing(
+        scheduled,
+        {name: Decimal(v) / 1000 for name, v in allocated.items()},
+        {name: Decimal(v) / 1000 for name, v in allocating.items()},
+        nodes,
+    )
 
 
 def member_packing(store: ObjectStore, cache: DemandCache | None = None) -> Packing:
