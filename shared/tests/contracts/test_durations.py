@@ -40,15 +40,15 @@ def test_go_duration_as_timedelta() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "invalid duration"),
-        ("30d", "unknown unit 'd'"),
-        ("1w", "unknown unit 'w'"),
-        ("10", "missing unit"),
+        ("", 'time: invalid duration ""'),
+        ("30d", 'time: unknown unit "d" in duration "30d"'),
+        ("1w", 'time: unknown unit "w" in duration "1w"'),
+        ("10", 'time: missing unit in duration "10"'),
         ("1h30", "missing unit"),
         ("h", "invalid duration"),
         ("1.2.3s", "missing unit"),
-        ("1 h", "unknown unit ' h'"),
-        ("3000000h", "out of range"),
+        ("1 h", 'unknown unit " h"'),
+        ("3000000h", 'time: invalid duration "3000000h"'),
     ],
 )
 def test_go_duration_rejects(text: str, message: str) -> None:

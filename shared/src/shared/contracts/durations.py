@@ -52,26 +52,27 @@ def go_duration_nanoseconds(text: str) -> int:
         body = body[1:]
     if body == "0":
         return 0
+    quoted = '"' + text + '"'  # Go's error messages quote with strconv.Quote
     if not body:
-        raise ValueError(f"invalid duration {text!r}")
+        raise ValueError(f"time: invalid duration {quoted}")
     total = Fraction(0)
     pos = 0
     # Mirrors time.ParseDuration: a number, then a unit (everything up to the next digit or '.').
     while pos < len(body):
         number = _take(_GO_NUMBER, body, pos)
         if number in ("", "."):
-            raise ValueError(f"invalid duration {text!r}")
+            raise ValueError(f"time: invalid duration {quoted}")
         pos += len(number)
         unit = _take(_GO_UNIT, body, pos)
         if not unit:
-            raise ValueError(f"missing unit in duration {text!r}")
+            raise ValueError(f"time: missing unit in duration {quoted}")
         if unit not in _GO_UNITS:
-            raise ValueError(f"unknown unit {unit!r} in duration {text!r} (use ns, us, ms, s, m or h)")
+            raise ValueError(f'time: unknown unit "{unit}" in duration {quoted}')
         pos += len(unit)
         total += Fraction(number) * _GO_UNITS[unit]
     nanoseconds = int(total)  # Go truncates sub-nanosecond fractions
     if nanoseconds > _GO_MAX_NS:
-        raise ValueError(f"invalid duration {text!r}: out of range")
+        raise ValueError(f"time: invalid duration {quoted}")
     return sign * nanoseconds
 
 

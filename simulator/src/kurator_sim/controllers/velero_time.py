@@ -19,20 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
+from shared.contracts import durations
+
 # --- Go time.Duration ------------------------------------------------------------------------
 
-_UNITS: Final[dict[str, float]] = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "\u00b5s": 1e-6,
-    "\u03bcs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-_NUMBER: Final = re.compile(r"[0-9]*(\.[0-9]*)?")
-_UNIT: Final = re.compile(r"[^0-9.]*")
 _INTEGER: Final = re.compile(r"[+-]?[0-9]+")
 
 
@@ -42,33 +32,7 @@ def parse_go_duration(text: str) -> float:
     Raises:
         ValueError: e.g. ``time: unknown unit "d" in duration "3d"``.
     """
-    original = text
-    quoted = '"' + original + '"'
-    sign = 1.0
-    if text[:1] in ("-", "+"):
-        sign = -1.0 if text[0] == "-" else 1.0
-        text = text[1:]
-    if text == "0":
-        return 0.0
-    if not text:
-        raise ValueError(f"time: invalid duration {quoted}")
-    total = 0.0
-    pos = 0
-    while pos < len(text):
-        number_match = _NUMBER.match(text, pos)
-        number = number_match.group() if number_match else ""
-        if number in ("", "."):
-            raise ValueError(f"time: invalid duration {quoted}")
-        pos += len(number)
-        unit_match = _UNIT.match(text, pos)
-        unit = unit_match.group() if unit_match else ""
-        if not unit:
-            raise ValueError(f"time: missing unit in duration {quoted}")
-        if unit not in _UNITS:
-            raise ValueError(f'time: unknown unit "{unit}" in duration {quoted}')
-        pos += len(unit)
-        total += float(number) * _UNITS[unit]
-    return sign * total
+    return durations.go_duration_nanoseconds(text) / 1e9
 
 
 def format_go_duration(seconds: float) -> str:
