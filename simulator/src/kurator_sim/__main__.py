@@ -23,6 +23,7 @@ def parse(argv: Sequence[str] | None = None) -> SimSettings:
     p.add_argument("--topology", type=Path, help="topology file (default: the example fleet)")
     p.add_argument("--crds", type=Path, help="directory of CRD files to validate custom resources against")
     p.add_argument("--kubeconfig", type=Path, help="write a kubeconfig pointing at the simulator here")
+    p.add_argument("--advertise-url", help="server URL for the kubeconfig (default: the listening address)")
     p.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second")
     p.add_argument("--prometheus-port", type=int, help="serve the Prometheus/Thanos query API on this port")
     p.add_argument("--seed", type=int, help="seed of fault injection's random numbers")
@@ -34,6 +35,7 @@ def parse(argv: Sequence[str] | None = None) -> SimSettings:
         topology=a.topology,
         crds=a.crds,
         kubeconfig=a.kubeconfig,
+        advertise_url=a.advertise_url,
         time_scale=a.time_scale,
         prometheus_port=a.prometheus_port,
         seed=a.seed,

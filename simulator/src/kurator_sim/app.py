@@ -97,7 +97,7 @@ async def running(settings: SimSettings) -> AsyncIterator[Running]:
             stack.push_async_callback(prom_runner.cleanup)
             prometheus_url = f"http://{settings.host}:{prom_port}"
         if settings.kubeconfig is not None:
-            kubeconfig.write(settings.kubeconfig, base_url, fleet.members)
+            kubeconfig.write(settings.kubeconfig, settings.advertise_url or base_url, fleet.members)
         log.info(
             "sim.ready",
             api=base_url,

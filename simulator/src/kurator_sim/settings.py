@@ -17,6 +17,9 @@ class SimSettings:
     """Directory of CRD files whose schemas validate custom resources; ``None``: unvalidated."""
     kubeconfig: Path | None = None
     """Where to write a kubeconfig pointing at the simulator (host context plus one per member)."""
+    advertise_url: str | None = None
+    """The server URL written into the kubeconfig, when clients reach the simulator by another
+    name than its listening address (``http://simulator:6443`` in docker compose)."""
     time_scale: float = 1.0
     """Simulated seconds per real second (10: Karmada's 40 s timeout passes in 4 s)."""
     prometheus_port: int | None = None
