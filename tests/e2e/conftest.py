@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -20,13 +21,15 @@ BIN = Path(sys.executable).parent
 
 
 def free_port_run(count: int) -> int:
-    """The first of ``count`` consecutive free TCP ports on 127.0.0.1."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count >= 65535:
-            continue
+    """The first of ``count`` consecutive free TCP ports on 127.0.0.1.
+
+    Chosen below the kernel's ephemeral range (32768+), where outgoing connections and
+    ``port 0`` listeners (nats-server, in-process services) take their ports: a port picked
+    there could be taken again before the process meant for it binds it.
+    """
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(20000, 32000 - count)
         ok = True
         for port in range(base, base + count):
             with socket.socket() as probe:

@@ -11,6 +11,7 @@ NATS.
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -53,7 +54,9 @@ class Process:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{self.ready_path}", timeout=0.5) as resp:
                 return bool(resp.status == 200)
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
+            # HTTPException too: a probe of a port nobody listens on yet can connect to itself
+            # (TCP self-connect in the ephemeral range) and read back its own request line.
             return False
 
     def terminate(self) -> None:
