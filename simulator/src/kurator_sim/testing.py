@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import random
-import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
@@ -45,13 +44,6 @@ def make_fleet(
 ) -> Fleet:
     clock = clock or SimClock()
     return Fleet(topo or topology.load(), registry=load_registry(crd_dir), clock=clock)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
