@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -22,10 +22,11 @@ from nats.js import JetStreamContext
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from shared.bus import connection, consumer, queries, store, streams
+from shared.bus import connection, consumer, lease, queries, store, streams
 from shared.bus.publisher import Publisher
 from shared.contracts import kinds, subjects
 from shared.k8s import connection as k8s_connection
+from shared.runtime import extensions as ext
 from shared.runtime import health, intents, pipeline, telemetry
 from shared.runtime.metrics import ServiceMetrics
 from shared.runtime.settings import ServiceSettings
@@ -42,6 +43,8 @@ class ServiceApp:
     service: str
     settings: ServiceSettings
     handlers: Mapping[str, intents.KindHandler] = field(default_factory=dict)
+    extensions: ext.ExtensionFactory | None = None
+    """The service's own handlers, background work and queries, built once connected."""
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     tracer_provider: TracerProvider | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -95,7 +98,22 @@ class ServiceApp:
                 kv, bucket=subjects.kv_bucket(self.service), publisher=publisher.js_publisher
             )
 
-            micro = await queries.start(self.nc, service=self.service, version=VERSION, handlers=self._queries(desired))
+            context = ext.ServiceContext(
+                service=self.service,
+                settings=settings,
+                nc=self.nc,
+                js=js,
+                publisher=publisher,
+                desired=desired,
+                metrics=metrics,
+                registry=self.registry,
+                kube=self.kube,
+            )
+            extra = self.extensions(context) if self.extensions else ext.Extensions()
+            handlers = {**self.handlers, **extra.handlers}
+            micro = await queries.start(
+                self.nc, service=self.service, version=VERSION, handlers={**self._queries(desired), **extra.queries}
+            )
             stack.push_async_callback(micro.stop)
 
             self.processor = processor = intents.IntentProcessor(
@@ -103,7 +121,7 @@ class ServiceApp:
                 store=desired,
                 publisher=publisher,
                 metrics=metrics,
-                handlers=self.handlers,
+                handlers=handlers,
                 deleted_linger=timedelta(seconds=settings.deleted_linger_seconds),
             )
             stack.push_async_callback(processor.flush_purges)
@@ -129,6 +147,7 @@ class ServiceApp:
                     await run_task
 
             stack.push_async_callback(stop_consumer)
+            await self._start_background(stack, js, extra.background)
             self.ready.set()
             log.info(
                 "service.ready",
@@ -167,6 +186,46 @@ class ServiceApp:
         stack.callback(task.cancel)
         assert self.health_server is not None
         self.health_server.add_check("kubernetes", lambda: state["reachable"])
+
+    async def _start_background(
+        self, stack: contextlib.AsyncExitStack, js: JetStreamContext, work: Sequence[ext.Background]
+    ) -> None:
+        """Run background work, singletons under a lease; a crash is logged and retried."""
+        if not work:
+            return
+        leases = None
+        if any(w.singleton for w in work):
+            leases = await lease.declare_bucket(js, ttl=self.settings.lease_ttl, replicas=self.settings.stream_replicas)
+
+        async def supervise(item: ext.Background) -> None:
+            while True:
+                try:
+                    if item.singleton:
+                        assert leases is not None
+                        holder = lease.Lease(
+                            leases,
+                            name=f"{self.service}.{item.name}",
+                            holder=self.settings.replica_id,
+                            ttl=self.settings.lease_ttl,
+                        )
+                        await holder.run(item.run)
+                    else:
+                        await item.run()
+                    log.warning("background.exited", work=item.name)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("background.crashed", work=item.name)
+                await asyncio.sleep(1.0)
+
+        tasks = [asyncio.create_task(supervise(w), name=f"background:{w.name}") for w in work]
+
+        async def stop_all() -> None:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        stack.push_async_callback(stop_all)
 
     async def _close_nats(self) -> None:
         if self.nc is not None and not self.nc.is_closed:

@@ -10,10 +10,10 @@ import asyncio
 import gc
 import signal
 import sys
-from collections.abc import Callable, Mapping
 
-from shared.runtime import app, intents
+from shared.runtime import app
 from shared.runtime import logging as kurator_logging
+from shared.runtime.extensions import ExtensionFactory
 from shared.runtime.settings import ServiceSettings
 
 
@@ -21,23 +21,19 @@ def run(
     service: str,
     *,
     settings: ServiceSettings | None = None,
-    handlers: Callable[[ServiceSettings], Mapping[str, intents.KindHandler]] | None = None,
+    extensions: ExtensionFactory | None = None,
 ) -> None:
     settings = settings or ServiceSettings()
     kurator_logging.configure(level=settings.log_level, fmt=settings.log_format)
     # Fewer young-generation collections: a handled intent allocates many short-lived objects.
     gc.set_threshold(20_000, 20, 20)
     try:
-        asyncio.run(_main(service, settings, handlers))
+        asyncio.run(_main(service, settings, extensions))
     except KeyboardInterrupt:
         sys.exit(130)
 
 
-async def _main(
-    service: str,
-    settings: ServiceSettings,
-    handlers: Callable[[ServiceSettings], Mapping[str, intents.KindHandler]] | None,
-) -> None:
+async def _main(service: str, settings: ServiceSettings, extensions: ExtensionFactory | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = 0
@@ -51,5 +47,5 @@ async def _main(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
-    application = app.ServiceApp(service=service, settings=settings, handlers=handlers(settings) if handlers else {})
+    application = app.ServiceApp(service=service, settings=settings, extensions=extensions)
     await application.run(stop)

@@ -51,12 +51,20 @@ class ServiceSettings(BaseSettings):
     """On SIGTERM: seconds in-flight intents get to finish before they are handed back."""
     deleted_linger_seconds: float = 5.0
     """Seconds a ``Deleted`` status stays in the last-value cache so live watchers see it."""
+    lease_seconds: float = 15.0
+    """TTL of the leases under which once-per-fleet work runs; a dead holder is replaced after this."""
+    resync_seconds: float = 300.0
+    """Period of the level-triggered full resync of what a service watches."""
     stream_replicas: int = 1
     """JetStream replicas for streams this service declares (3 on a NATS cluster)."""
 
     @property
     def ack_wait(self) -> timedelta:
         return timedelta(seconds=self.ack_wait_seconds)
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        return timedelta(seconds=self.lease_seconds)
 
     @property
     def drain_timeout(self) -> timedelta:

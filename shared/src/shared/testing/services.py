@@ -10,6 +10,7 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 
 from shared.runtime import app, intents
+from shared.runtime.extensions import ExtensionFactory
 from shared.runtime.settings import ServiceSettings
 
 
@@ -19,13 +20,18 @@ async def running(
     *,
     nats_url: str,
     handlers: Mapping[str, intents.KindHandler] | None = None,
+    extensions: ExtensionFactory | None = None,
     tracer_provider: TracerProvider | None = None,
     **overrides: Any,
 ) -> AsyncIterator[app.ServiceApp]:
     """Start one replica and wait until it is ready; stop and drain it on exit."""
     settings = ServiceSettings(nats_url=nats_url, http_port=0, http_host="127.0.0.1", **overrides)
     replica = app.ServiceApp(
-        service=service, settings=settings, handlers=handlers or {}, tracer_provider=tracer_provider
+        service=service,
+        settings=settings,
+        handlers=handlers or {},
+        extensions=extensions,
+        tracer_provider=tracer_provider,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(replica.run(stop))
