@@ -7,8 +7,9 @@ One fresh ``nats-server`` (a temporary store, a free port) serves every scenario
 3. ``pipeline-latency``: the same at a fixed open-loop rate;
 
 then 2 and 3 again for every further log level asked for; then, against a separate simulator
-process, 4. ``sim-get`` (simple GETs/s) and 5. ``sim-watch`` (watch fan-out latency). See
-``bench/README.md``.
+process, 4. ``sim-get`` (simple GETs/s) and 5. ``sim-watch`` (watch fan-out latency); then
+6. ``fleet-e2e``: policies through a ``kurator-fleet`` process and a simulator process until
+Karmada has scheduled them (its own ``nats-server``). See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
-from bench import pipeline, raw, report, services, simulator, workload
+from bench import fleet, pipeline, raw, report, services, simulator, workload
 from bench.stats import CpuMeter, ScenarioResult
 from shared.runtime import natsserver
 
@@ -60,6 +61,8 @@ class Options:
     skip_raw: bool
     skip_pipeline: bool
     skip_sim: bool
+    skip_fleet: bool
+    fleet_pairs: int
     sim_gets: int
     sim_concurrency: int
     sim_watchers: int
@@ -124,6 +127,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--skip-raw", action="store_true", help="skip the raw baseline")
     p.add_argument("--skip-pipeline", action="store_true", help="skip the intent pipeline scenarios")
     p.add_argument("--skip-sim", action="store_true", help="skip the simulator scenarios")
+    p.add_argument("--skip-fleet", action="store_true", help="skip the fleet end-to-end scenario")
+    p.add_argument(
+        "--fleet-pairs", type=int, default=1000, help="PropagationPolicy+Deployment pairs in the fleet scenario"
+    )
     p.add_argument("--sim-gets", type=int, default=10_000, help="GETs in the simulator's GET scenario")
     p.add_argument("--sim-concurrency", type=int, default=16, help="connections of the GET scenario")
     p.add_argument("--sim-watchers", type=int, default=1000, help="concurrent watches in the watch scenario")
@@ -135,7 +142,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     p.add_argument("--check", action="store_true", help="exit 1 when a project goal is not met")
     a = p.parse_args(argv)
-    for name in ("intents", "raw_messages", "replicas", "fetch_batch", "publish_batch"):
+    for name in ("intents", "raw_messages", "replicas", "fetch_batch", "publish_batch", "fleet_pairs"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if a.rate <= 0 or a.duration <= 0:
@@ -159,6 +166,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         skip_raw=a.skip_raw,
         skip_pipeline=a.skip_pipeline,
         skip_sim=a.skip_sim,
+        skip_fleet=a.skip_fleet,
+        fleet_pairs=a.fleet_pairs,
         sim_gets=a.sim_gets,
         sim_concurrency=a.sim_concurrency,
         sim_watchers=a.sim_watchers,
@@ -209,6 +218,7 @@ def environment(opts: Options, loop_name: str, work: workload.Workload) -> dict[
             "warmup": opts.warmup,
             "service_env": opts.service_env,
             "cprofile": opts.cprofile_dir is not None,
+            "fleet_pairs": opts.fleet_pairs,
         },
     }
 
@@ -368,6 +378,20 @@ async def run_all(opts: Options, work: workload.Workload) -> tuple[list[Scenario
             watchers=opts.sim_watchers,
             events=opts.sim_events,
         )
+    if not opts.skip_fleet:
+        print(f"bench: fleet end to end, {opts.fleet_pairs:,} policy+deployment pairs", file=sys.stderr)
+        results += await fleet.run(
+            pairs_count=opts.fleet_pairs,
+            publish_batch=opts.publish_batch,
+            warmup=min(opts.warmup, 50),
+            timeout_seconds=opts.timeout,
+            work_dir=opts.work_dir,
+            service_env=opts.service_env,
+            profile_to=opts.cprofile_dir / "fleet-e2e.prof" if opts.cprofile_dir else None,
+        )
+        for r in results[-1:]:
+            if r.missing:
+                notes.append(f"fleet-e2e: {r.missing} pairs not Scheduled within {opts.timeout:g} s")
     return results, notes
 
 
@@ -397,6 +421,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = any(r.missing for r in results) or any(
         not entry.get(goal, True)
         for entry in verdict.values()
-        for goal in ("throughput_goal_met", "latency_goal_met", "sim_gets_goal_met", "sim_watch_goal_met")
+        for goal in (
+            "throughput_goal_met",
+            "latency_goal_met",
+            "sim_gets_goal_met",
+            "sim_watch_goal_met",
+            "fleet_goal_met",
+        )
     )
     return 1 if opts.check and failed else 0

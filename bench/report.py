@@ -19,6 +19,8 @@ GOAL_SIM_GETS = 2000.0
 """Simple GETs/s the simulator must serve."""
 GOAL_SIM_WATCH_P99_MS = 100.0
 """p99 event delivery (ms) across 1,000 concurrent watches."""
+GOAL_FLEET_POLICIES = 200.0
+"""Policies/s that reach ``Scheduled`` end to end through the fleet service and the simulator (issue 4)."""
 
 _HEADERS = (
     "scenario",
@@ -48,9 +50,19 @@ def _cpu(result: ScenarioResult) -> str:
 
 def _per_message(result: ScenarioResult) -> str:
     """CPU per message of the consuming side (raw consumer or service replicas) and of the server."""
-    side = result.extra.get("consumer_cpu_us_per_message", result.extra.get("service_cpu_us_per_intent", math.nan))
-    server = result.extra.get("server_cpu_us_per_message", result.extra.get("server_cpu_us_per_intent", math.nan))
-    return f"{_num(side, 0)} + srv {_num(server, 0)}"
+    extra = result.extra
+    side = extra.get(
+        "consumer_cpu_us_per_message",
+        extra.get("service_cpu_us_per_intent", extra.get("service_cpu_us_per_pair", math.nan)),
+    )
+    server = extra.get(
+        "server_cpu_us_per_message",
+        extra.get("server_cpu_us_per_intent", extra.get("server_cpu_us_per_pair", math.nan)),
+    )
+    out = f"{_num(side, 0)} + srv {_num(server, 0)}"
+    if "simulator_cpu_us_per_pair" in extra:
+        out += f" + sim {_num(extra['simulator_cpu_us_per_pair'], 0)}"
+    return out
 
 
 def rows(results: Sequence[ScenarioResult]) -> list[tuple[str, ...]]:
@@ -78,7 +90,13 @@ def rows(results: Sequence[ScenarioResult]) -> list[tuple[str, ...]]:
 def summary(results: Sequence[ScenarioResult]) -> dict[str, Any]:
     """Ratios against the raw baseline and the project goals, per service configuration."""
     raw = next((r for r in results if r.scenario == "raw"), None)
-    out: dict[str, Any] = {"goals": {"throughput_per_second": GOAL_THROUGHPUT, "p99_ms_at_fixed_rate": GOAL_P99_MS}}
+    out: dict[str, Any] = {
+        "goals": {
+            "throughput_per_second": GOAL_THROUGHPUT,
+            "p99_ms_at_fixed_rate": GOAL_P99_MS,
+            "fleet_policies_scheduled_per_second": GOAL_FLEET_POLICIES,
+        }
+    }
     configs: dict[str, dict[str, Any]] = {}
     for r in results:
         if r.scenario == "raw":
@@ -98,6 +116,9 @@ def summary(results: Sequence[ScenarioResult]) -> dict[str, Any]:
         elif r.scenario == "sim-watch":
             entry["watch_p99_ms"] = r.latency.p99_ms
             entry["sim_watch_goal_met"] = r.latency.p99_ms < GOAL_SIM_WATCH_P99_MS and r.missing == 0
+        elif r.scenario == "fleet-e2e":
+            entry["policies_per_second"] = r.rate_per_second
+            entry["fleet_goal_met"] = r.rate_per_second >= GOAL_FLEET_POLICIES and r.missing == 0
     out["configs"] = configs
     return out
 
@@ -134,6 +155,9 @@ def print_report(results: Sequence[ScenarioResult], notes: Sequence[str]) -> Non
         if "sim_watch_goal_met" in entry:
             ok = "met" if entry["sim_watch_goal_met"] else "NOT met"
             parts.append(f"watch delivery p99 < {GOAL_SIM_WATCH_P99_MS:.0f} ms {ok}")
+        if "fleet_goal_met" in entry:
+            ok = "met" if entry["fleet_goal_met"] else "NOT met"
+            parts.append(f">= {GOAL_FLEET_POLICIES:,.0f} policies/s Scheduled end to end {ok}")
         print(f"[{config}] " + "; ".join(parts))
     for note in notes:
         print(f"note: {note}")

@@ -19,8 +19,10 @@ from rich.live import Live
 from rich.table import Table
 
 from kurator_cli import manifests, stack, views
-from shared.bus import client, reader
+from kurator_cli import plan as planning
+from shared.bus import client, queries, reader
 from shared.contracts import cloudevents, kinds, status, subjects
+from shared.contracts import plan as plan_contract
 
 app = typer.Typer(
     name="kurator",
@@ -285,6 +287,59 @@ def watch(
         views.print_watch(out, ["TIME", "KIND", "NAME", "PHASE", "GEN"])
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(go())
+
+
+@app.command(name="plan")
+def plan_command(
+    filename: Annotated[
+        list[str], typer.Option("--filename", "-f", help="Policy and workload: file, directory or - for stdin.")
+    ],
+    clusters: Annotated[
+        str | None, typer.Option("--clusters", help="Member Cluster objects (default: ask the live fleet).")
+    ] = None,
+    previous: Annotated[
+        str | None, typer.Option("--previous", help="A ResourceBinding, or its spec.clusters list.")
+    ] = None,
+    reschedule: Annotated[bool, typer.Option("--reschedule", help="Plan an explicit reschedule.")] = False,
+    output: Annotated[str, typer.Option("--output", "-o", help="table, json or yaml.")] = "table",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the fleet service.")] = 10.0,
+    nats_url: NatsUrl = DEFAULT_NATS,
+) -> None:
+    """Preview where Karmada would place a workload under a propagation policy, and why not elsewhere."""
+    if output not in ("table", "json", "yaml"):
+        err.print(f"[red]error:[/red] unknown output format {output!r} (table, json or yaml)")
+        raise typer.Exit(2)
+    try:
+        request = planning.build_request(
+            filename, clusters_file=clusters, previous_file=previous, reschedule=reschedule
+        )
+    except planning.PlanInputError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    if request.clusters is not None:
+        response = planning.run_local(request)
+    else:
+
+        async def go() -> plan_contract.PlanResponse:
+            nc = await _connect(nats_url)
+            try:
+                return await planning.ask_fleet(nc, request, timeout_seconds=timeout)
+            finally:
+                await nc.close()
+
+        try:
+            response = asyncio.run(go())
+        except (queries.QueryError, nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+            err.print(f"[red]error:[/red] the fleet service did not plan: {exc} (is it running? or pass --clusters)")
+            raise typer.Exit(1) from exc
+    if output == "table":
+        planning.print_tables(out, err, response)
+    else:
+        out.print(planning.document(response, output), highlight=False, markup=False)
+        if response.error is not None:
+            err.print(f"[red]error:[/red] {response.error.reason}: {response.error.message}", highlight=False)
+    if response.error is not None:
+        raise typer.Exit(1)
 
 
 @app.command()

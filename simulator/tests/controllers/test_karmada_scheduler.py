@@ -225,7 +225,8 @@ async def test_the_seed_shorthand_is_not_understood_by_karmada() -> None:
         condition = next(c for c in binding["status"]["conditions"] if c["type"] == "Scheduled")
         assert (condition["reason"], condition["message"]) == (
             "SchedulerError",
-            "unsupported replica scheduling strategy",
+            "failed to assign replicas: unsupported replica scheduling strategy, replicaSchedulingType: Weighted, "
+            "replicaDivisionPreference: Aggregated, please try another scheduling strategy",
         )
         assert "clusters" not in binding["spec"]
         assert binding["metadata"]["annotations"]["clusterpropagationpolicy.karmada.io/name"] == "frontend-app"

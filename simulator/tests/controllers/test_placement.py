@@ -1,4 +1,7 @@
-"""The interim placement engine against the worked examples of karmada-placement-spec.md."""
+"""The simulator's door to the placement engine, against the worked examples of karmada-placement-spec.md.
+
+The engine's own, fuller tests are in ``shared/tests/placement``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ import pytest
 
 from kurator_sim.controllers import placement
 from kurator_sim.controllers.karmada_names import fnv1a32
-from kurator_sim.controllers.placement import NoFit, place, webster
+from kurator_sim.controllers.placement import NoFit, place
+from shared.placement.webster import webster
 
 ODD_UID = "d43fdeeb-d750-4e2b-bee3-64eb94534f4c"
 EVEN_UID = "00000000-0000-0000-0000-000000000001"
@@ -149,7 +153,9 @@ def test_not_enough_capacity_is_unschedulable() -> None:
     with pytest.raises(NoFit) as caught:
         place(AGGREGATED, 5, [cluster("a", cpu="4"), cluster("b", cpu="3")], replica_requirements=requirements)
     assert caught.value.reason == placement.UNSCHEDULABLE
-    assert caught.value.message == "Clusters available replicas 3 are not enough to schedule."
+    assert caught.value.message == (
+        "failed to assign replicas: failed to scale up: Clusters available replicas 3 are not enough to schedule."
+    )
 
 
 def test_duplicated_and_non_workloads() -> None:
@@ -165,7 +171,11 @@ def test_non_native_strategy_is_a_scheduler_error() -> None:
     shorthand = {"replicaScheduling": {"replicaSchedulingType": "Weighted", "weightList": []}}
     with pytest.raises(NoFit) as caught:
         place(shorthand, 3, [cluster("a")])
-    assert (caught.value.reason, caught.value.message) == ("SchedulerError", "unsupported replica scheduling strategy")
+    assert (caught.value.reason, caught.value.message) == (
+        "SchedulerError",
+        "failed to assign replicas: unsupported replica scheduling strategy, replicaSchedulingType: Weighted, "
+        "replicaDivisionPreference: , please try another scheduling strategy",
+    )
     # A non-workload (a ConfigMap) is placed without looking at the strategy at all.
     assert place(shorthand, 0, [cluster("a")]) == [{"name": "a"}]
 
@@ -255,4 +265,4 @@ def test_cluster_affinities_fail_over_to_the_next_group() -> None:
         ]
     }
     result = placement.place_detailed(policy, 1, [cluster("a"), cluster("b")])
-    assert (result.clusters, result.affinity_name) == ([{"name": "b", "replicas": 1}], "backup")
+    assert (list(result.clusters), result.affinity_name) == ([{"name": "b", "replicas": 1}], "backup")

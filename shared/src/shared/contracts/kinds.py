@@ -122,6 +122,17 @@ KINDS: Final[tuple[KindInfo, ...]] = (
         True,
         f"{_M}.fleet:AttachedCluster",
     ),
+    # The propagation contract: other services ask the fleet service to propagate templates.
+    KindInfo(
+        "fleet.kurator.dev",
+        ("v1alpha1",),
+        "Propagation",
+        "fleet",
+        "propagation",
+        "propagations",
+        True,
+        f"{_M}.propagation:Propagation",
+    ),
     KindInfo(
         "apps",
         ("v1",),

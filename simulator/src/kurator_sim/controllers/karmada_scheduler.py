@@ -10,7 +10,7 @@ not a workload (always); or a targeted cluster is being deleted. Divided workloa
 not moved by cluster changes alone, exactly like Karmada; failover moves them because the taint
 manager takes the failed cluster out of ``spec.clusters``.
 
-The engine is :func:`.placement.place_detailed` (pluggable: pass ``place=``). Outcomes:
+The engine is :func:`shared.placement.schedule` (pluggable: pass ``place=``). Outcomes:
 success writes ``spec.clusters`` and the applied-placement annotation, then ``Scheduled=True``
 (reason ``Success``, "Binding has been scheduled successfully."), ``schedulerObservedGeneration``,
 ``lastScheduledTime`` and ``schedulerObservingAffinityName``. ``NoClusterFit`` clears
@@ -21,13 +21,14 @@ the previous result, record the condition and retry with backoff.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import structlog
 
-from kurator_sim.controllers import kube_conditions, kube_workqueue, placement
+from kurator_sim.controllers import kube_conditions, kube_workqueue
 from kurator_sim.controllers.karmada_names import (
     APPLIED_PLACEMENT,
     CLUSTER_RESOURCE_BINDINGS,
@@ -39,6 +40,8 @@ from kurator_sim.controllers.karmada_names import (
 from kurator_sim.fleet import Fleet
 from kurator_sim.store.objects import clone
 from kurator_sim.store.watch import WatchEvent
+from shared import placement
+from shared.placement import strategy
 
 Obj = dict[str, Any]
 log = structlog.get_logger(__name__)
@@ -46,7 +49,7 @@ log = structlog.get_logger(__name__)
 BindingKey = tuple[tuple[str, str], str, str]
 """``((group, plural), namespace, name)`` of a ResourceBinding or ClusterResourceBinding."""
 
-PlaceFunction = Callable[..., placement.PlacementResult]
+PlaceFunction = Callable[[placement.ScheduleRequest], placement.ScheduleResult]
 
 SCHEDULED = "Scheduled"
 SUCCESS_REASON = "Success"
@@ -65,6 +68,11 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
+def placement_fingerprint(placement_spec: Mapping[str, Any] | None) -> str:
+    """Canonical JSON of a placement (what ``policy.karmada.io/applied-placement`` records)."""
+    return json.dumps(placement_spec or {}, sort_keys=True, separators=(",", ":"))
+
+
 def reschedule_requested(binding: Mapping[str, Any]) -> bool:
     triggered = parse_time((binding.get("spec") or {}).get("rescheduleTriggeredAt"))
     last = parse_time((binding.get("status") or {}).get("lastScheduledTime"))
@@ -72,7 +80,7 @@ def reschedule_requested(binding: Mapping[str, Any]) -> bool:
 
 
 class KarmadaScheduler:
-    def __init__(self, *, fleet: Fleet, place: PlaceFunction = placement.place_detailed) -> None:
+    def __init__(self, *, fleet: Fleet, place: PlaceFunction = placement.schedule) -> None:
         self.fleet = fleet
         self.clock = fleet.clock
         self.host = fleet.host
@@ -122,7 +130,7 @@ class KarmadaScheduler:
         if event.type == "DELETED":
             self._clusters.pop(name, None)
         else:
-            fingerprint = placement.placement_fingerprint(
+            fingerprint = placement_fingerprint(
                 {"l": meta.get("labels") or {}, "g": meta.get("generation"), "d": meta.get("deletionTimestamp")}
             )
             if self._clusters.get(name) == fingerprint:
@@ -160,14 +168,14 @@ class KarmadaScheduler:
         spec = binding.get("spec") or {}
         placement_spec = spec.get("placement") or {}
         applied = annotations_of(binding).get(APPLIED_PLACEMENT)
-        if applied is None or applied != placement.placement_fingerprint(placement_spec):
+        if applied is None or applied != placement_fingerprint(placement_spec):
             return True
         replicas = int(spec.get("replicas") or 0)
         clusters = spec.get("clusters") or []
-        duplicated = placement.replica_scheduling_strategy(placement_spec) == "Duplicated"
+        duplicated = strategy.replica_scheduling_strategy(placement_spec) == strategy.DUPLICATED
         if duplicated and any(int(c.get("replicas") or 0) != replicas for c in clusters):
             return True
-        if placement.is_divided(placement_spec) and sum(int(c.get("replicas") or 0) for c in clusters) != replicas:
+        if strategy.is_divided(placement_spec) and sum(int(c.get("replicas") or 0) for c in clusters) != replicas:
             return True
         if reschedule_requested(binding):
             return True
@@ -188,28 +196,28 @@ class KarmadaScheduler:
         resource = spec.get("resource") or {}
         placement_spec = spec.get("placement") or {}
         error: placement.NoFit | None = None
-        result: placement.PlacementResult | None = None
+        result: placement.ScheduleResult | None = None
         try:
             result = self.place(
-                placement_spec,
-                int(spec.get("replicas") or 0),
-                list(self.host.iter_raw(self.clusters_rt)),
-                list(spec.get("clusters") or ()),
-                replica_requirements=spec.get("replicaRequirements"),
-                uid=str(resource.get("uid") or ""),
-                resource=(str(resource.get("apiVersion") or ""), str(resource.get("kind") or "")),
-                evicted={str(t.get("fromCluster")) for t in spec.get("gracefulEvictionTasks") or ()},
-                reschedule=reschedule_requested(binding),
-                affinity_name=str(status.get("schedulerObservingAffinityName") or ""),
+                placement.ScheduleRequest(
+                    placement=placement_spec,
+                    replicas=int(spec.get("replicas") or 0),
+                    clusters=list(self.host.iter_raw(self.clusters_rt)),
+                    replica_requirements=spec.get("replicaRequirements"),
+                    previous=list(spec.get("clusters") or ()),
+                    uid=str(resource.get("uid") or ""),
+                    resource=(str(resource.get("apiVersion") or ""), str(resource.get("kind") or "")),
+                    evicted={str(t.get("fromCluster")) for t in spec.get("gracefulEvictionTasks") or ()},
+                    reschedule=reschedule_requested(binding),
+                    observed_affinity_name=str(status.get("schedulerObservingAffinityName") or ""),
+                )
             )
         except placement.NoFit as exc:
             error = exc
         if result is not None or (error is not None and error.reason == placement.NO_CLUSTER_FIT):
             updated = clone(binding)
-            updated["metadata"].setdefault("annotations", {})[APPLIED_PLACEMENT] = placement.placement_fingerprint(
-                placement_spec
-            )
-            new_clusters = result.clusters if result is not None else []
+            updated["metadata"].setdefault("annotations", {})[APPLIED_PLACEMENT] = placement_fingerprint(placement_spec)
+            new_clusters = [dict(c) for c in result.clusters] if result is not None else []
             if new_clusters:
                 updated["spec"]["clusters"] = new_clusters
             else:

@@ -3,15 +3,20 @@
 There are no pods in the simulator, so a member's pod demand is read from what creates them:
 Deployments (``spec.replicas`` pods of the template), Volcano ``Job``s that are ``Running`` (each
 task's replicas) and any ``Pod`` objects someone created. Demands are placed in creation order
-onto Ready, schedulable nodes (sorted by name) that match the pod's ``nodeSelector`` and whose
-``NoSchedule``/``NoExecute`` taints it tolerates, first fit, counting every requested resource
-and one ``pods`` slot per pod. The result says how many pods of each workload are scheduled,
-and what Karmada's cluster status reports as ``allocated`` (requests of scheduled pods) and
-``allocating`` (requests of pods still pending).
+onto Ready, schedulable nodes (sorted by name) that match the pod's ``nodeSelector`` and required
+node affinity and whose ``NoSchedule``/``NoExecute`` taints it tolerates, first fit, counting
+every requested resource and one ``pods`` slot per pod. What a pod requests and which nodes may
+hold it are :mod:`shared.gang`'s rules (the same the simulated Volcano and the apps service
+use); the bulk first-fit below is this module's, in integer thousandths because it places every
+replica of every workload on every pass. A node counts as Ready only with a ``Ready=True``
+condition, as Karmada's ``nodeSummary.readyNum`` counts it. The result says how many pods of
+each workload are scheduled, and what Karmada's cluster status reports as ``allocated``
+(requests of scheduled pods) and ``allocating`` (requests of pods still pending).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,15 +25,16 @@ from typing import Any
 
 from kurator_sim.controllers import kube_conditions, kube_quantity
 from kurator_sim.controllers.kube_quantity import ResourceList
-from kurator_sim.controllers.placement import untolerated_taint
 from kurator_sim.store.objects import ObjectStore
+from shared.gang import predicates, resources
+from shared.gang.nodes import Node
+from shared.gang.pods import PodShape
 
 Obj = dict[str, Any]
 WorkloadKey = tuple[str, str, str]
 """``(kind, namespace, name)``: ``Deployment``, ``Job`` (Volcano) or ``Pod``."""
 
 EDGE_ROLE_LABEL = "node-role.kubernetes.io/edge"
-_ONE_POD = Decimal(1)
 
 
 def _milli(rl: Mapping[str, Decimal]) -> dict[str, int]:
@@ -36,34 +42,22 @@ def _milli(rl: Mapping[str, Decimal]) -> dict[str, int]:
 
 
 @dataclass(slots=True)
-class Node:
-    name: str
-    allocatable: ResourceList
-    labels: dict[str, str]
-    taints: list[dict[str, Any]]
-    ready: bool
-    schedulable: bool
-    free: ResourceList = field(default_factory=dict)
-
-
-@dataclass(slots=True)
 class Demand:
     key: WorkloadKey
     count: int
-    request: ResourceList
-    node_selector: dict[str, str]
-    tolerations: list[dict[str, Any]]
+    shape: PodShape
+    """One pod: its requests (``pods`` included), node selection and tolerations."""
     order: tuple[str, str, str]
     node_name: str | None = None
     per_pod: dict[str, int] = field(default_factory=dict)
-    """Thousandths of each resource one pod takes, ``pods`` included (derived from ``request``)."""
+    """Thousandths of each resource one pod takes, ``pods`` included (derived from ``shape``)."""
     claim: str = ""
-    """Node selector and tolerations, as a key for nodes that may hold the pod."""
+    """The pod's node selection and tolerations, as a key for the nodes that may hold it."""
 
     def __post_init__(self) -> None:
-        self.per_pod = {name: need for name, need in _milli(self.request).items() if need > 0}
-        self.per_pod["pods"] = 1000
-        self.claim = repr((sorted(self.node_selector.items()), self.tolerations))
+        self.per_pod = {name: need for name, need in _milli(self.shape.requests).items() if need > 0}
+        self.per_pod[resources.PODS] = 1000
+        self.claim = self.shape.constraint_key
 
 
 @dataclass(slots=True)
@@ -81,18 +75,9 @@ def read_nodes(store: ObjectStore) -> list[Node]:
     rt = store.registry.by_key(("", "nodes"))
     out = []
     for obj in store.iter_raw(rt):
-        status = obj.get("status") or {}
-        spec = obj.get("spec") or {}
-        out.append(
-            Node(
-                name=obj["metadata"]["name"],
-                allocatable=kube_quantity.parse_list(status.get("allocatable") or status.get("capacity")),
-                labels=dict(obj["metadata"].get("labels") or {}),
-                taints=list(spec.get("taints") or ()),
-                ready=kube_conditions.is_true(obj, "Ready"),
-                schedulable=not spec.get("unschedulable"),
-            )
-        )
+        node = Node.from_dict(obj)
+        ready = kube_conditions.is_true(obj, "Ready")
+        out.append(node if node.ready == ready else dataclasses.replace(node, ready=ready))
     out.sort(key=lambda n: n.name)
     return out
 
@@ -104,12 +89,11 @@ def _order(obj: Mapping[str, Any]) -> tuple[str, str, str]:
 
 def _pod_demand(kind: str, obj: Mapping[str, Any], pod_spec: Mapping[str, Any], count: int) -> Demand:
     meta = obj.get("metadata") or {}
+    name = str(meta.get("name") or "")
     return Demand(
-        key=(kind, str(meta.get("namespace") or ""), str(meta.get("name") or "")),
+        key=(kind, str(meta.get("namespace") or ""), name),
         count=count,
-        request=kube_quantity.pod_requests(pod_spec),
-        node_selector=dict(pod_spec.get("nodeSelector") or {}),
-        tolerations=list(pod_spec.get("tolerations") or ()),
+        shape=PodShape.from_template(name, "", pod_spec),
         order=_order(obj),
     )
 
@@ -189,16 +173,8 @@ def read_demands(store: ObjectStore, cache: DemandCache | None = None) -> list[D
     return demands
 
 
-def _eligible(node: Node, demand: Demand) -> bool:
-    if not (node.ready and node.schedulable):
-        return False
-    if any(node.labels.get(k) != v for k, v in demand.node_selector.items()):
-        return False
-    return untolerated_taint(node.taints, demand.tolerations, ("NoSchedule", "NoExecute")) is None
-
-
 def pack(nodes: list[Node], demands: list[Demand]) -> Packing:
-    """First-fit placement of ``demands`` (in order) onto ``nodes``; sets each node's ``free``."""
+    """First-fit placement of ``demands`` (in order) onto ``nodes``."""
     free = [_milli(node.allocatable) for node in nodes]
     index = {node.name: i for i, node in enumerate(nodes)}
     eligible: dict[str, list[int]] = {}
@@ -219,7 +195,9 @@ def pack(nodes: list[Node], demands: list[Demand]) -> Packing:
         else:
             candidates = eligible.get(demand.claim)
             if candidates is None:
-                candidates = eligible[demand.claim] = [i for i, node in enumerate(nodes) if _eligible(node, demand)]
+                candidates = eligible[demand.claim] = [
+                    i for i, node in enumerate(nodes) if predicates.eligible(demand.shape, node)
+                ]
             for i in candidates:
                 if left == 0:
                     break
@@ -239,8 +217,6 @@ def pack(nodes: list[Node], demands: list[Demand]) -> Packing:
         for name, need in per_pod.items():
             allocated[name] = allocated.get(name, 0) + need * placed
             allocating[name] = allocating.get(name, 0) + need * left
-    for node, room in zip(nodes, free, strict=True):
-        node.free = {name: Decimal(v) / 1000 for name, v in room.items()}
     return Packing(
         scheduled,
         {name: Decimal(v) / 1000 for name, v in allocated.items()},

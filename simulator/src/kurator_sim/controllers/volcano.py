@@ -13,7 +13,7 @@ objects are created, placements are kept by the controller):
   (else the PodGroup stays ``Pending`` with condition ``Unschedulable``/``NotEnoughResources``
   ``N/0 tasks in gang unschedulable: pod group is not ready, N minAvailable``); it is then
   *allocated* when every one of its ``minAvailable`` pods fits a node (selectors, affinity,
-  taints, requests; ``volcano_placement``) - else the PodGroup is ``Inqueue`` with the
+  taints, requests; :mod:`shared.gang`, worded by ``volcano_placement``) - else the PodGroup is ``Inqueue`` with the
   scheduler's ``N/M tasks in gang unschedulable: ... Origin reason is <pod>: 0/K nodes are
   unavailable: ...`` message. Both messages end with the shortfall (which resource, how much
   more, on which nodes). Unplaceable gangs are re-tried whenever nodes, workloads or jobs change.
@@ -42,10 +42,13 @@ from kurator_sim.controllers import volcano_placement as plc
 from kurator_sim.controllers import volcano_resources as res
 from kurator_sim.controllers import volcano_webhooks as webhooks
 from kurator_sim.controllers.velero_time import format_go_duration, parse_go_duration
-from kurator_sim.controllers.volcano_placement import NodeState, PodShape
 from kurator_sim.fleet import Fleet, Member
 from kurator_sim.store.objects import Obj, clone
 from kurator_sim.store.watch import Subscription
+from shared.gang import fit, packing
+from shared.gang.nodes import Node
+from shared.gang.packing import NodeState
+from shared.gang.pods import PodShape, gang_of
 
 DURATION_ANNOTATION = "kurator.dev/sim-duration"
 JOB_API_VERSION = "batch.volcano.sh/v1alpha1"
@@ -232,17 +235,15 @@ class _VolcanoScheduler:
     # -- capacity ---------------------------------------------------------------------------------
 
     def _node_states(self) -> list[NodeState]:
-        nodes = sorted((NodeState.from_node(n) for n in self.store.iter_raw(self.nodes)), key=lambda n: n.name)
+        nodes = packing.states([Node.from_dict(n) for n in self.store.iter_raw(self.nodes)])
         by_name = {n.name: n for n in nodes}
         for gang in self.gangs.values():
             for shape, placed_on in gang.placements:
                 if placed_on in by_name:
                     by_name[placed_on].reserve(shape.requests)
-        for pod in self.store.iter_raw(self.pods):
-            spec, status = pod.get("spec") or {}, pod.get("status") or {}
-            bound = str(spec.get("nodeName") or "")
-            if bound in by_name and status.get("phase") not in ("Succeeded", "Failed"):
-                by_name[bound].reserve(res.pod_requests(spec))
+        for bound, requests in fit.allocated_by_node(self.store.iter_raw(self.pods)).items():
+            if bound in by_name:
+                by_name[bound].reserve(requests)
         for deployment in sorted(self.store.iter_raw(self.deployments), key=_ns_name):
             meta, spec = deployment.get("metadata") or {}, deployment.get("spec") or {}
             if meta.get("deletionTimestamp"):
@@ -250,7 +251,7 @@ class _VolcanoScheduler:
             template = (spec.get("template") or {}).get("spec") or {}
             shape = PodShape.from_template(str(meta.get("name")), "", template)
             replicas = _int(spec.get("replicas"), 1)
-            plc.place(nodes, [shape] * replicas, stop_at_first_failure=False)
+            packing.place(nodes, [shape] * replicas, stop_at_first_failure=False)
         return nodes
 
     # -- objects ---------------------------------------------------------------------------------
@@ -261,9 +262,8 @@ class _VolcanoScheduler:
         existing = self.store.find(self.podgroups, meta["namespace"], name)
         if existing is not None:
             return existing
-        gang, _ = _gang_pods(job)
         min_resources = res.total(
-            res.quota_usage(p.requests, res.pod_limits(_task_template(job, p.task))) for p in gang
+            res.quota_usage(p.requests, res.pod_limits(_task_template(job, p.task))) for p in gang_of(job).pods
         )
         podgroup: Obj = {
             "apiVersion": self.podgroups.api_version,
@@ -388,10 +388,11 @@ class _VolcanoScheduler:
         queue = queues.get(queue_name)
         if queue is None or (queue.get("status") or {}).get("state") != "Open":
             return
-        gang, extra = _gang_pods(job)
-        min_member = len(gang)
+        found = gang_of(job)
+        gang, extra = list(found.pods), list(found.rest)
+        min_member = found.min_member
         total_pods = len(gang) + len(extra)
-        need = res.total(p.requests for p in gang)
+        need = found.requests
         capability = res.parse_list((queue.get("spec") or {}).get("capability"))
         if capability:
             used = res.total(g.requests() for g in self.gangs.values() if g.queue == queue_name)
@@ -401,25 +402,24 @@ class _VolcanoScheduler:
                 detail = plc.cluster_shortfall(wanted, room, f"within the capability of queue {queue_name}")
                 self._mark_unschedulable(job, podgroup, "Pending", f"{plc.not_enqueued_message(min_member)}. {detail}")
                 return
-        schedulable = [n for n in nodes if not n.unschedulable]
-        idle = res.total(n.free() for n in schedulable)
+        idle = res.total(n.free() for n in nodes if n.node.usable)
         if res.shortages(need, idle):
             detail = plc.cluster_shortfall(need, idle, "in the cluster")
             self._mark_unschedulable(job, podgroup, "Pending", f"{plc.not_enqueued_message(min_member)}. {detail}")
             return
-        trial = plc.copy_nodes(nodes)
-        outcome = plc.place(trial, gang)
-        if not outcome.ok:
-            assert outcome.failed is not None
+        trial = packing.copy_states(nodes)
+        outcome = packing.place(trial, gang)
+        failed = outcome.first_failed
+        if failed is not None:
             message = plc.unschedulable_message(min_member, total_pods, outcome, len(nodes))
-            detail = plc.shortfall(nodes, gang, outcome.failed)
+            detail = plc.shortfall(nodes, gang, failed)
             self._mark_unschedulable(job, podgroup, "Inqueue", f"{message} Shortfall: {detail}.")
             self._set_job(job, "Pending", {"pending": total_pods}, _task_counts(gang + extra, "Pending"))
             return
-        extra_outcome = plc.place(trial, extra, stop_at_first_failure=False)
+        extra_outcome = packing.place(trial, extra, stop_at_first_failure=False)
         for node, placed in zip(nodes, trial, strict=True):
             node.used = placed.used
-        placements = outcome.placed + extra_outcome.placed
+        placements = [*outcome.placed, *extra_outcome.placed]
         meta = _meta(job)
         self.gangs[meta["uid"]] = _Gang(
             uid=meta["uid"],
@@ -527,36 +527,6 @@ def _task_template(job: Obj, task_name: str) -> dict[str, Any]:
             spec: dict[str, Any] = (task.get("template") or {}).get("spec") or {}
             return spec
     return {}
-
-
-def _gang_pods(job: Obj) -> tuple[list[PodShape], list[PodShape]]:
-    """The pods that make the gang (``minAvailable`` of them, each task's ``minAvailable``
-    first) and the job's other pods."""
-    spec = job.get("spec") or {}
-    name = str(_meta(job).get("name"))
-    tasks = spec.get("tasks") or []
-    pods: list[list[PodShape]] = []
-    for task in tasks:
-        task_name = str(task.get("name") or "")
-        template = (task.get("template") or {}).get("spec") or {}
-        pods.append(
-            [
-                PodShape.from_template(f"{name}-{task_name}-{i}", task_name, template)
-                for i in range(_int(task.get("replicas")))
-            ]
-        )
-    min_available = _int(spec.get("minAvailable")) or sum(len(p) for p in pods)
-    gang: list[PodShape] = []
-    for task, task_pods in zip(tasks, pods, strict=True):
-        take = min(_int(task.get("minAvailable"), len(task_pods)), len(task_pods))
-        gang += task_pods[:take]
-    rest = [p for task_pods in pods for p in task_pods if p not in gang]
-    while len(gang) < min_available and rest:
-        gang.append(rest.pop(0))
-    if len(gang) > min_available:
-        rest = gang[min_available:] + rest
-        gang = gang[:min_available]
-    return gang, rest
 
 
 def _count_tasks(pods: Any) -> dict[str, int]:

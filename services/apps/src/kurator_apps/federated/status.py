@@ -1,0 +1,218 @@
+"""A ``FederatedDeployment``'s status from desired versus ready replicas per cluster.
+
+:func:`advance` is a pure state machine: given the previous status, the spec's generation, what
+each cluster should run and what it reports ready (and clusters that could not apply the
+Deployment at all), it returns the new status and the events to emit.
+
+Phases:
+
+* ``Available`` - every cluster runs at least its desired replicas ready, and clusters it is
+  leaving run none;
+* ``Degraded`` - not available, and either a cluster could not apply it, or this generation had
+  been available (replicas were lost), or the rollout has been progressing for longer than the
+  progress deadline;
+* ``Progressing`` - otherwise: a new generation rolling out.
+
+Conditions (``metav1.Condition``; ``lastTransitionTime`` moves only when the status does):
+``Available`` (``AllReplicasReady``/``ReplicasUnavailable``), ``Progressing`` (``RollingOut``,
+``RolloutComplete`` once this generation was available, ``ProgressDeadlineExceeded``) and
+``Degraded`` (``AsExpected``, ``ApplyFailed``, ``ReplicasLost``, ``ProgressDeadlineExceeded``).
+Events: ``Available`` (Normal) on becoming available, ``Degraded`` (Warning) on degrading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final, Literal
+
+DEFAULT_PROGRESS_DEADLINE: Final = timedelta(minutes=10)
+"""As long as a Deployment's default ``progressDeadlineSeconds`` (600)."""
+
+
+class Phase(StrEnum):
+    PROGRESSING = "Progressing"
+    AVAILABLE = "Available"
+    DEGRADED = "Degraded"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterReplicas:
+    cluster: str
+    desired: int
+    ready: int
+    failure: str | None = None
+    """Why the cluster could not apply the Deployment (``None``: it did)."""
+
+    @property
+    def satisfied(self) -> bool:
+        return self.failure is None and (self.ready >= self.desired if self.desired > 0 else self.ready == 0)
+
+    def describe(self) -> str:
+        if self.failure is not None:
+            return f"{self.cluster}: {self.failure}"
+        return f"{self.cluster} {self.ready}/{self.desired}"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    type: str
+    status: Literal["True", "False"]
+    reason: str
+    message: str
+    last_transition_time: datetime
+
+    def to_dict(self, generation: int) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "lastTransitionTime": _timestamp(self.last_transition_time),
+            "observedGeneration": generation,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppStatus:
+    phase: Phase
+    observed_generation: int
+    clusters: tuple[ClusterReplicas, ...]
+    conditions: tuple[Condition, ...]
+    progressing_since: datetime
+    """When this generation started rolling out (for the progress deadline)."""
+    available_once: bool = False
+    """Whether this generation has been available (losing replicas then is ``Degraded``)."""
+
+    @property
+    def desired(self) -> int:
+        return sum(c.desired for c in self.clusters)
+
+    @property
+    def ready(self) -> int:
+        return sum(min(c.ready, c.desired) for c in self.clusters)
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``status`` document."""
+        return {
+            "phase": str(self.phase),
+            "observedGeneration": self.observed_generation,
+            "replicas": self.desired,
+            "readyReplicas": self.ready,
+            "clusters": [
+                {"name": c.cluster, "desired": c.desired, "ready": c.ready}
+                | ({"failure": c.failure} if c.failure else {})
+                for c in self.clusters
+            ],
+            "conditions": [c.to_dict(self.observed_generation) for c in self.conditions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    status: AppStatus
+    events: tuple[Event, ...] = field(default=())
+
+
+def _timestamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _clusters(
+    desired: Mapping[str, int], ready: Mapping[str, int], failures: Mapping[str, str]
+) -> tuple[ClusterReplicas, ...]:
+    names = sorted(set(desired) | {n for n, r in ready.items() if r > 0} | set(failures))
+    return tuple(ClusterReplicas(n, desired.get(n, 0), ready.get(n, 0), failures.get(n)) for n in names)
+
+
+def _condition(
+    previous: AppStatus | None, type_: str, status: Literal["True", "False"], reason: str, message: str, now: datetime
+) -> Condition:
+    before = previous.condition(type_) if previous else None
+    since = before.last_transition_time if before is not None and before.status == status else now
+    return Condition(type_, status, reason, message, since)
+
+
+def advance(
+    previous: AppStatus | None,
+    *,
+    generation: int,
+    desired: Mapping[str, int],
+    ready: Mapping[str, int],
+    failures: Mapping[str, str] | None = None,
+    now: datetime,
+    progress_deadline: timedelta = DEFAULT_PROGRESS_DEADLINE,
+) -> Transition:
+    """The status after observing ``ready`` replicas per cluster against ``desired`` (module docstring)."""
+    clusters = _clusters(desired, ready, failures or {})
+    same_generation = previous is not None and previous.observed_generation == generation
+    since = previous.progressing_since if same_generation and previous is not None else now
+    was_available = same_generation and previous is not None and previous.available_once
+    failed = [c for c in clusters if c.failure is not None]
+    short = [c for c in clusters if not c.satisfied]
+    total = sum(c.desired for c in clusters)
+    overdue = now - since > progress_deadline
+
+    if not short:
+        phase, degraded_reason = Phase.AVAILABLE, None
+    elif failed:
+        phase, degraded_reason = Phase.DEGRADED, "ApplyFailed"
+    elif was_available:
+        phase, degraded_reason = Phase.DEGRADED, "ReplicasLost"
+    elif overdue:
+        phase, degraded_reason = Phase.DEGRADED, "ProgressDeadlineExceeded"
+    else:
+        phase, degraded_reason = Phase.PROGRESSING, None
+    available_once = was_available or phase is Phase.AVAILABLE
+
+    detail = ", ".join(c.describe() for c in short)
+    ready_total = sum(min(c.ready, c.desired) for c in clusters)
+    summary = f"{ready_total}/{total} replicas ready in {sum(1 for c in clusters if c.desired > 0)} cluster(s)"
+    if phase is Phase.AVAILABLE:
+        available = _condition(previous, "Available", "True", "AllReplicasReady", summary, now)
+    else:
+        available = _condition(previous, "Available", "False", "ReplicasUnavailable", f"{summary}; {detail}", now)
+    if degraded_reason == "ProgressDeadlineExceeded":
+        message = f"not available {int(progress_deadline.total_seconds())}s after the rollout started; {detail}"
+        progressing = _condition(previous, "Progressing", "False", degraded_reason, message, now)
+    elif available_once:
+        progressing = _condition(
+            previous, "Progressing", "True", "RolloutComplete", "this generation was available", now
+        )
+    else:
+        progressing = _condition(
+            previous, "Progressing", "True", "RollingOut", f"rolling out generation {generation}", now
+        )
+    if degraded_reason is None:
+        degraded = _condition(previous, "Degraded", "False", "AsExpected", "", now)
+    else:
+        degraded = _condition(previous, "Degraded", "True", degraded_reason, detail, now)
+
+    status = AppStatus(
+        phase=phase,
+        observed_generation=generation,
+        clusters=clusters,
+        conditions=(available, progressing, degraded),
+        progressing_since=since,
+        available_once=available_once,
+    )
+    events: list[Event] = []
+    before = previous.phase if previous is not None else None
+    if phase is Phase.AVAILABLE and before is not Phase.AVAILABLE:
+        placed = ", ".join(f"{c.cluster} {c.ready}/{c.desired}" for c in clusters if c.desired > 0)
+        events.append(Event("Normal", "Available", f"{summary}: {placed}" if placed else summary))
+    elif phase is Phase.DEGRADED and before is not Phase.DEGRADED:
+        events.append(Event("Warning", "Degraded", f"{degraded_reason}: {detail}"))
+    return Transition(status=status, events=tuple(events))

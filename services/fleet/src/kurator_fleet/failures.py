@@ -1,0 +1,97 @@
+"""What a Karmada error means for the intent being handled: reject it, or try again later.
+
+* 422 Invalid / 400 BadRequest: Karmada refuses the object as written, so the intent can never
+  succeed: :class:`~shared.errors.InvalidIntent`, one reason per ``Status`` cause, the field
+  prefixed with where the written object sits in the intent document
+  (``spec.templates[1].spec.replicas``).
+* A kind Karmada does not serve (404 from discovery): rejected as well, on ``kind``.
+* Conflicts, throttling, 5xx, timeouts, an unreachable API server: transient, so
+  :class:`~shared.errors.RetryableError` with a delay fitting the cause (the consumer naks).
+* 401/403: not the intent's fault and not transient either, but fixable by an operator
+  (credentials, RBAC), so retried slowly until the message reaches the DLQ.
+
+Anything else (405, 415, ...) is a bug on our side and propagates unchanged (nak with back-off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Final, get_args
+
+from shared import errors
+from shared.contracts import validation
+from shared.k8s import errors as k8s_errors
+
+_REASON_CODES: Final = frozenset(get_args(validation.ReasonCode))
+
+_DELAYS: Final[dict[type[k8s_errors.ApiError], timedelta]] = {
+    k8s_errors.Conflict: timedelta(seconds=1),
+    k8s_errors.TooManyRequests: timedelta(seconds=2),
+    k8s_errors.ServerError: timedelta(seconds=2),
+    k8s_errors.Unavailable: timedelta(seconds=5),
+    k8s_errors.Gone: timedelta(seconds=1),
+    k8s_errors.Unauthorized: timedelta(seconds=30),
+    k8s_errors.Forbidden: timedelta(seconds=30),
+}
+
+
+def join_field(prefix: str, field: str) -> str:
+    """``spec.templates[1]`` + ``spec.replicas`` -> ``spec.templates[1].spec.replicas``."""
+    if not field:
+        return prefix or "<root>"
+    if not prefix:
+        return field
+    return prefix + field if field.startswith("[") else f"{prefix}.{field}"
+
+
+def _reason_code(reason: str) -> validation.ReasonCode:
+    return reason if reason in _REASON_CODES else "FieldValueInvalid"  # type: ignore[return-value]
+
+
+def refused(exc: k8s_errors.ApiError, *, field: str, what: str, nest: bool = True) -> errors.InvalidIntent:
+    """The rejection for Karmada refusing ``what``; causes become reasons under ``field``.
+
+    ``nest=False`` when the written object is derived from the intent rather than contained
+    in it: every reason is then on ``field`` itself, the object's own field named in the message.
+    """
+    if not exc.causes:
+        return errors.InvalidIntent(
+            [validation.Reason(field=field or "<root>", message=f"Karmada refused {what}: {exc.message}")]
+        )
+    reasons = []
+    for cause in exc.causes:
+        where = join_field(field, cause.field) if nest else field or "<root>"
+        detail = cause.message if nest else f"{cause.field}: {cause.message}"
+        message = f"Karmada refused {what}: {detail}"
+        reasons.append(validation.Reason(field=where, reason=_reason_code(cause.reason), message=message))
+    return errors.InvalidIntent(reasons)
+
+
+def retry_later(exc: k8s_errors.ApiError, *, what: str) -> errors.RetryableError:
+    delay = _DELAYS.get(type(exc), timedelta(seconds=2))
+    if exc.retry_after_seconds is not None:
+        delay = timedelta(seconds=exc.retry_after_seconds)
+    return errors.RetryableError(f"writing {what} to Karmada: {exc}", delay=delay)
+
+
+@contextlib.contextmanager
+def writing(what: str, *, field: str = "", nest: bool = True) -> Iterator[None]:
+    """Map Karmada errors raised inside to intent errors; ``field`` is where ``what`` sits in the intent
+    (``nest``: see :func:`refused`)."""
+    try:
+        yield
+    except (k8s_errors.Invalid, k8s_errors.BadRequest) as exc:
+        raise refused(exc, field=field, what=what, nest=nest) from exc
+    except k8s_errors.NotFound as exc:
+        if exc.details.get("kind") == "namespaces" or exc.details.get("name"):
+            raise  # an object went missing under us: not a statement about the intent
+        kind_field = join_field(field, "kind")
+        raise errors.InvalidIntent(
+            [validation.Reason(field=kind_field, reason="FieldValueNotSupported", message=f"{what}: {exc.message}")]
+        ) from exc
+    except k8s_errors.ApiError as exc:
+        if exc.transient or type(exc) in _DELAYS:
+            raise retry_later(exc, what=what) from exc
+        raise

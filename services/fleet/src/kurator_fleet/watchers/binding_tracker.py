@@ -1,0 +1,213 @@
+"""``ResourceBinding``/``ClusterResourceBinding`` watch events -> placement status and events.
+
+For each binding the tracker keeps its latest :class:`~.placements.BindingView` and observes:
+
+* the workload (the resource template the binding names), when the fleet service owns its
+  kind: ``kurator.status.fleet.deployment.<ns>.<name>`` gets ``status.placement``, the
+  ``Scheduled``/``FullyApplied`` conditions and the placement phase;
+* the policy that placed it (``propagationpolicy``/``clusterpropagationpolicy``): the
+  ``status.placements`` of every workload it placed;
+* the ``Propagation`` that wrote the template (its ``status.written`` names it): the same
+  ``placements`` plus a phase summing them up.
+
+When ``spec.clusters`` changes it emits ``kurator.event.fleet.placement.changed`` with the
+previous and new assignment and why (:func:`.placements.change`). The first assignment a
+replica sees is compared with the one on the bus, so a new lease holder does not repeat events.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kurator_fleet import observed
+from kurator_fleet.watchers import placements
+from kurator_fleet.watchers.mirror import Entry, StatusMirror
+from kurator_fleet.watchers.placements import BindingView, Ref
+from kurator_fleet.watchers.publishing import StatusWriter
+from shared.contracts import kinds, subjects
+from shared.k8s import watching
+
+SERVICE = "fleet"
+BindingKey = tuple[str, str, str]
+"""``(kind, namespace or "", name)`` of a binding."""
+
+
+def policy_address(policy: Ref) -> subjects.ObjectAddress:
+    token = "propagationpolicy" if policy.kind == "PropagationPolicy" else "clusterpropagationpolicy"
+    return subjects.ObjectAddress(
+        SERVICE, token, policy.namespace if token == "propagationpolicy" else None, policy.name
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def workload_address(workload: Ref) -> subjects.ObjectAddress | None:
+    """The status subject of a resource template, when its kind is the fleet service's."""
+    try:
+        info = kinds.for_object(workload.api_version, workload.kind)
+    except kinds.UnknownKind:
+        return None
+    if info.service != SERVICE:
+        return None  # another service's kind: its placement shows on the Propagation that asked
+    return subjects.ObjectAddress(SERVICE, info.token, workload.namespace if info.namespaced else None, workload.name)
+
+
+def _ref(raw: Mapping[str, Any]) -> Ref:
+    return Ref(
+        str(raw.get("apiVersion", "")), str(raw.get("kind", "")), raw.get("namespace") or None, str(raw.get("name", ""))
+    )
+
+
+class BindingTracker:
+    def __init__(
+        self,
+        *,
+        mirror: StatusMirror,
+        writer: StatusWriter,
+        observations: observed.ObservedStatus,
+        ready: placements.ClusterReady,
+    ) -> None:
+        self._mirror = mirror
+        self._writer = writer
+        self._observed = observations
+        self._ready = ready
+        self.views: dict[BindingKey, BindingView] = {}
+        self._by_cluster: dict[str, set[BindingKey]] = {}
+        self._by_policy: dict[subjects.ObjectAddress, set[BindingKey]] = {}
+        self._by_workload: dict[Ref, BindingKey] = {}
+        self._written: dict[subjects.ObjectAddress, frozenset[Ref]] = {}
+        self._propagation_of: dict[Ref, subjects.ObjectAddress] = {}
+        self.synced: set[str] = set()
+
+    def apply(self, kind: str, item: watching.WatchItem) -> None:
+        if isinstance(item, watching.Synced):
+            self.synced.add(kind)
+            return
+        key = (kind, *item.key)
+        if item.type == "DELETED":
+            self._deleted(key, item.object)
+        else:
+            self._changed(key, item.object)
+
+    def _changed(self, key: BindingKey, obj: dict[str, Any]) -> None:
+        binding = placements.view(obj)
+        old = self.views.get(key)
+        self.views[key] = binding
+        self._index(key, old, binding)
+        before = old.clusters if old is not None else self._published_assignment(binding)
+        payload = placements.change(
+            before, binding, self._ready, replicas_before=old.replicas if old is not None else None
+        )
+        if payload is not None:
+            self._writer.emit("placement", "changed", payload, ce_subject=binding.workload.display())
+        self._refresh_workload(binding)
+        self._refresh_owners(old, binding)
+
+    def _deleted(self, key: BindingKey, obj: dict[str, Any]) -> None:
+        binding = self.views.pop(key, None) or placements.view(obj)
+        self._index(key, binding, None)
+        address = workload_address(binding.workload)
+        if address is not None:
+            self.unbound(address, placements.document(binding))
+        self._refresh_owners(binding, None)
+
+    def unbound(self, address: subjects.ObjectAddress, document: Mapping[str, Any] | None) -> None:
+        """No binding for the workload at ``address`` (any more)."""
+        entry = self._mirror.get(address)
+        if entry is not None and entry.handler is not None:
+            if not entry.handler_deleted:
+                self._observe(address, placements.unbound_observation())
+        else:
+            self._writer.retire(address, document)
+
+    def cluster_changed(self, name: str) -> None:
+        """A member's readiness moved: the placements on it are judged again."""
+        bindings = [self.views[key] for key in self._by_cluster.get(name, ()) if key in self.views]
+        for binding in bindings:
+            self._refresh_workload(binding)
+        self._refresh_owner_addresses(self._owners(bindings))
+
+    def propagation_changed(self, address: subjects.ObjectAddress, entry: Entry) -> None:
+        """A Propagation's status from the write side: which templates are its own."""
+        for ref in self._written.pop(address, frozenset()):
+            if self._propagation_of.get(ref) == address:
+                del self._propagation_of[ref]
+        handler = entry.handler if entry.handler is not None and not entry.handler_deleted else None
+        written = frozenset(_ref(r) for r in ((handler or {}).get("status") or {}).get("written") or ())
+        if handler is None:
+            self._observed.discard(address)
+            return
+        self._written[address] = written
+        for ref in written:
+            self._propagation_of[ref] = address
+        self._refresh_owner_addresses([address])
+
+    # --- observing -------------------------------------------------------------------------
+
+    def _observe(self, address: subjects.ObjectAddress, observation: observed.Observation) -> None:
+        if self._observed.put(address, observation):
+            self._writer.request(address)
+
+    def _refresh_workload(self, binding: BindingView) -> None:
+        address = workload_address(binding.workload)
+        if address is not None:
+            self._observe(address, placements.workload_observation(binding, self._ready))
+
+    def _owners(self, bindings: Iterable[BindingView | None]) -> set[subjects.ObjectAddress]:
+        out: set[subjects.ObjectAddress] = set()
+        for binding in bindings:
+            if binding is None:
+                continue
+            if binding.policy is not None:
+                out.add(policy_address(binding.policy))
+            propagation = self._propagation_of.get(binding.workload)
+            if propagation is not None:
+                out.add(propagation)
+        return out
+
+    def _refresh_owners(self, old: BindingView | None, new: BindingView | None) -> None:
+        self._refresh_owner_addresses(self._owners((old, new)))
+
+    def _refresh_owner_addresses(self, addresses: Iterable[subjects.ObjectAddress]) -> None:
+        for address in addresses:
+            if address.kind == "propagation":
+                keys = [self._by_workload[ref] for ref in self._written.get(address, ()) if ref in self._by_workload]
+                summaries = [placements.summary(self.views[k], self._ready) for k in keys if k in self.views]
+                self._observe(address, placements.propagation_observation(summaries))
+            else:
+                keys = sorted(self._by_policy.get(address, ()))
+                summaries = [placements.summary(self.views[k], self._ready) for k in keys if k in self.views]
+                self._observe(address, placements.policy_observation(summaries))
+
+    # --- indexes ---------------------------------------------------------------------------
+
+    def _index(self, key: BindingKey, old: BindingView | None, new: BindingView | None) -> None:
+        if old is not None:
+            for name in old.cluster_names:
+                self._by_cluster.get(name, set()).discard(key)
+            if old.policy is not None:
+                self._by_policy.get(policy_address(old.policy), set()).discard(key)
+            if self._by_workload.get(old.workload) == key:
+                del self._by_workload[old.workload]
+        if new is not None:
+            for name in new.cluster_names:
+                self._by_cluster.setdefault(name, set()).add(key)
+            if new.policy is not None:
+                self._by_policy.setdefault(policy_address(new.policy), set()).add(key)
+            self._by_workload[new.workload] = key
+
+    def _published_assignment(self, binding: BindingView) -> placements.Assignment | None:
+        """The assignment the bus shows for this workload (before this replica saw it)."""
+        address = workload_address(binding.workload)
+        if address is not None:
+            entry = self._mirror.get(address)
+            status = ((entry.latest if entry is not None else None) or {}).get("status") or {}
+            return placements.assignment_of(status.get("placement"))
+        if binding.policy is not None:
+            entry = self._mirror.get(policy_address(binding.policy))
+            status = ((entry.latest if entry is not None else None) or {}).get("status") or {}
+            for line in status.get("placements") or ():
+                if _ref(line.get("resource") or {}) == binding.workload:
+                    return placements.assignment_of(line)
+        return None

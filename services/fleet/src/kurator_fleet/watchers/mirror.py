@@ -1,0 +1,177 @@
+"""The fleet's status subjects as the watchers last saw them: what is on the bus, per object.
+
+The watchers publish status for objects the intent processor publishes too, so before
+publishing they need two things per object: the processor's latest message (the desired
+document and the kind handler's status, the base they merge into) and the latest message of
+all (what a reader sees now, to publish only what would change it).
+
+Start-up takes a consistent view: the stream's last sequence, then the last message of every
+subject (:func:`shared.bus.reader.snapshot`), then an ordered consumer from just after that
+sequence, so nothing falls between the two (a message seen twice is recognised by its
+sequence). Messages are told apart by ``ce-source``: the watchers of every replica publish
+as ``<source>/watchers`` (:func:`watcher_source`), anything else is the intent processor. This
+replica's own messages are known from their acknowledgement already and are not decoded again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext, api
+from nats.js.errors import NotFoundError
+
+from shared.bus import reader
+from shared.contracts import status, subjects
+
+log = structlog.get_logger(__name__)
+
+Document = dict[str, Any]
+
+WATCHER_SUFFIX = "/watchers"
+
+
+def watcher_source(replica_source: str) -> str:
+    """The ``ce-source`` of the watchers' messages, from the replica's own source."""
+    return replica_source + WATCHER_SUFFIX
+
+
+def _from_watchers(headers: dict[str, str]) -> bool:
+    return headers.get("ce-source", "").endswith(WATCHER_SUFFIX)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One status subject."""
+
+    handler: Document | None = None
+    """The latest document the intent processor published (``None``: no intent ever did)."""
+    handler_seq: int = 0
+    latest: Document | None = None
+    """The latest document on the subject, whoever published it."""
+    latest_seq: int = 0
+
+    @property
+    def handler_deleted(self) -> bool:
+        """The processor published a ``Deleted`` status last: the object is going, hands off."""
+        return self.handler is not None and (self.handler.get("status") or {}).get("phase") == status.DELETED
+
+
+OnMessage = Callable[[subjects.ObjectAddress, Entry], None]
+"""Called after a message this replica's watchers did not publish (the processor's, or another
+replica's) changed an entry."""
+
+
+class StatusMirror:
+    def __init__(self, js: JetStreamContext, *, own_source: str, on_message: OnMessage | None = None) -> None:
+        self._js = js
+        self._own = own_source
+        self._on_message = on_message
+        self._entries: dict[subjects.ObjectAddress, Entry] = {}
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        """Load the current state of every fleet status subject, then follow changes."""
+        try:
+            info = await self._js.stream_info(subjects.STATUS_STREAM)
+            last = int(info.state.last_seq or 0)
+        except NotFoundError:
+            last = 0
+        for found in await reader.snapshot(self._js, subjects.statuses("fleet")):
+            self._apply(found.subject, found.stream_sequence, found.headers, found.document)
+        self._sub = await self._js.subscribe(
+            subjects.statuses("fleet"),
+            cb=self._on_msg,
+            stream=subjects.STATUS_STREAM,
+            ordered_consumer=True,
+            config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=last + 1),
+            pending_msgs_limit=-1,
+        )
+        log.info("watchers.mirror_loaded", subjects=len(self._entries), from_sequence=last + 1)
+
+    async def refresh(self) -> None:
+        """Compare with a fresh read of the bus (the periodic resync): entries purged behind our
+        back are forgotten, so what should be there is published again."""
+        try:
+            info = await self._js.stream_info(subjects.STATUS_STREAM)
+            last = int(info.state.last_seq or 0)
+        except NotFoundError:
+            last = 0
+        present = set()
+        for found in await reader.snapshot(self._js, subjects.statuses("fleet")):
+            self._apply(found.subject, found.stream_sequence, found.headers, found.document)
+            address = self._address(found.subject)
+            if address is not None:
+                present.add(address)
+        for address, entry in list(self._entries.items()):
+            if address not in present and entry.latest_seq <= last:
+                del self._entries[address]
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+
+    def get(self, address: subjects.ObjectAddress) -> Entry | None:
+        return self._entries.get(address)
+
+    def items(self, kind: str | None = None) -> Iterator[tuple[subjects.ObjectAddress, Entry]]:
+        for address, entry in list(self._entries.items()):
+            if kind is None or address.kind == kind:
+                yield address, entry
+
+    def published(self, address: subjects.ObjectAddress, *, seq: int, document: Document) -> None:
+        """Record a message the watchers just published (from its acknowledgement)."""
+        entry = self._entries.setdefault(address, Entry())
+        if seq > entry.latest_seq:
+            entry.latest, entry.latest_seq = document, seq
+
+    def forget(self, address: subjects.ObjectAddress) -> None:
+        """The subject was purged."""
+        self._entries.pop(address, None)
+
+    async def _on_msg(self, msg: Msg) -> None:
+        try:
+            seq = msg.metadata.sequence.stream
+        except Exception:  # not a JetStream delivery (cannot happen on this subscription)
+            return
+        headers = msg.headers or {}
+        if headers.get("ce-source") == self._own:
+            entry = self._entries.get(self._address(msg.subject) or _NOWHERE)
+            if entry is not None and entry.latest_seq >= seq:
+                return  # known from the acknowledgement
+        try:
+            document = orjson.loads(msg.data)
+        except orjson.JSONDecodeError:
+            return
+        self._apply(msg.subject, seq, headers, document)
+
+    def _apply(self, subject: str, seq: int, headers: dict[str, str], document: Any) -> None:
+        address = self._address(subject)
+        if address is None or not isinstance(document, dict):
+            return
+        entry = self._entries.setdefault(address, Entry())
+        processor = not _from_watchers(headers)
+        if processor and seq > entry.handler_seq:
+            entry.handler, entry.handler_seq = document, seq
+        if seq > entry.latest_seq:
+            entry.latest, entry.latest_seq = document, seq
+        if headers.get("ce-source") != self._own and self._on_message is not None:
+            self._on_message(address, entry)
+
+    @staticmethod
+    def _address(subject: str) -> subjects.ObjectAddress | None:
+        try:
+            return subjects.parse_object(subject)[1]
+        except subjects.SubjectError:
+            return None
+
+
+_NOWHERE = subjects.ObjectAddress("fleet", "none", None, "none")

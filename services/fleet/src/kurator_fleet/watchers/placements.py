@@ -1,0 +1,290 @@
+"""Where Karmada placed a workload, from its ``ResourceBinding``: the placement status and its changes.
+
+Pure code. A binding (integration notes 6.4) names its resource template (``spec.resource``),
+the policy that claimed it (annotations), the scheduler's result (``spec.clusters``), the
+``Scheduled`` and ``FullyApplied`` conditions and each member's ``aggregatedStatus``. The
+workload's observation is ``status.placement``, those two conditions and a phase:
+
+==================  ==================================================================
+``Pending``         no ``Scheduled`` condition yet (or no binding: nothing propagates it)
+``Unschedulable``   ``Scheduled=False`` (``NoClusterFit``, ``Unschedulable``, ...)
+``Scheduled``       clusters chosen, nothing reported back from them yet
+``Progressing``     applied somewhere, not yet healthy everywhere it is scheduled
+``Available``       applied and healthy on every scheduled cluster, each of them ready
+``Degraded``        a scheduled cluster failed to apply, is unhealthy, or is not ready
+==================  ==================================================================
+
+Judging only the scheduled clusters matters after a failover: the evicted member's work may
+linger (unreachable, so ``FullyApplied`` stays ``False``) while the workload runs whole elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from kurator_fleet import observed
+
+PENDING: Final = "Pending"
+UNSCHEDULABLE: Final = "Unschedulable"
+SCHEDULED: Final = "Scheduled"
+PROGRESSING: Final = "Progressing"
+AVAILABLE: Final = "Available"
+DEGRADED: Final = "Degraded"
+
+_WORST_FIRST: Final = (UNSCHEDULABLE, DEGRADED, PENDING, SCHEDULED, PROGRESSING, AVAILABLE)
+"""How placements of several workloads add up: the least advanced one decides."""
+
+PP_NAME: Final = "propagationpolicy.karmada.io/name"
+PP_NAMESPACE: Final = "propagationpolicy.karmada.io/namespace"
+CPP_NAME: Final = "clusterpropagationpolicy.karmada.io/name"
+CONDITIONS: Final = ("Scheduled", "FullyApplied")
+
+WORKLOAD: Final = observed.Ownership(fields=frozenset({"placement"}), conditions=frozenset(CONDITIONS), phase=True)
+POLICY: Final = observed.Ownership(fields=frozenset({"placements"}))
+PROPAGATION: Final = observed.Ownership(fields=frozenset({"placements"}), phase=True)
+
+ClusterReady = Callable[[str], "bool | None"]
+"""Whether a member cluster is ready (``None``: not known)."""
+Assignment = tuple[tuple[str, int | None], ...]
+"""``spec.clusters`` as ``(cluster, replicas)`` pairs, in the scheduler's order."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Ref:
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+
+    def to_wire(self) -> dict[str, str]:
+        out = {"apiVersion": self.api_version, "kind": self.kind, "name": self.name}
+        if self.namespace:
+            out["namespace"] = self.namespace
+        return out
+
+    def display(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class BindingView:
+    binding: Ref
+    workload: Ref
+    policy: Ref | None
+    replicas: int | None
+    clusters: Assignment
+    conditions: tuple[Mapping[str, Any], ...]
+    aggregated: Mapping[str, Mapping[str, Any]]
+    evicting: tuple[Mapping[str, Any], ...]
+    last_scheduled: str | None
+
+    def condition(self, type_: str) -> Mapping[str, Any] | None:
+        return next((c for c in self.conditions if c.get("type") == type_), None)
+
+    @property
+    def cluster_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.clusters)
+
+
+def view(obj: Mapping[str, Any]) -> BindingView:
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    st = obj.get("status") or {}
+    annotations = meta.get("annotations") or {}
+    namespace = meta.get("namespace") or None
+    resource = spec.get("resource") or {}
+    policy: Ref | None = None
+    if annotations.get(PP_NAME):
+        ns = annotations.get(PP_NAMESPACE) or namespace
+        policy = Ref("policy.karmada.io/v1alpha1", "PropagationPolicy", ns, annotations[PP_NAME])
+    elif annotations.get(CPP_NAME):
+        policy = Ref("policy.karmada.io/v1alpha1", "ClusterPropagationPolicy", None, annotations[CPP_NAME])
+    by_type = {c.get("type"): c for c in st.get("conditions") or () if isinstance(c, Mapping)}
+    return BindingView(
+        binding=Ref(str(obj.get("apiVersion", "")), str(obj.get("kind", "")), namespace, str(meta.get("name", ""))),
+        workload=Ref(
+            str(resource.get("apiVersion", "")),
+            str(resource.get("kind", "")),
+            resource.get("namespace") or None,
+            str(resource.get("name", "")),
+        ),
+        policy=policy,
+        replicas=spec.get("replicas"),
+        clusters=tuple((str(c.get("name")), c.get("replicas")) for c in spec.get("clusters") or () if c.get("name")),
+        conditions=tuple(
+            {k: by_type[t][k] for k in ("type", "status", "reason", "message", "lastTransitionTime") if k in by_type[t]}
+            for t in CONDITIONS
+            if t in by_type
+        ),
+        aggregated={
+            str(item["clusterName"]): item for item in st.get("aggregatedStatus") or () if item.get("clusterName")
+        },
+        evicting=tuple(spec.get("gracefulEvictionTasks") or ()),
+        last_scheduled=st.get("lastScheduledTime"),
+    )
+
+
+def phase(binding: BindingView, ready: ClusterReady) -> str:
+    scheduled = binding.condition("Scheduled")
+    if scheduled is None:
+        return PENDING
+    if scheduled.get("status") != "True":
+        return UNSCHEDULABLE
+    items = [binding.aggregated.get(name) for name in binding.cluster_names]
+    troubled = any(ready(name) is False for name in binding.cluster_names) or any(
+        item is not None and (item.get("applied") is False or item.get("health") == "Unhealthy") for item in items
+    )
+    if troubled:
+        return DEGRADED
+    if items and all(item is not None and item.get("applied") and item.get("health") == "Healthy" for item in items):
+        return AVAILABLE
+    fully = binding.condition("FullyApplied")
+    if any(item is not None for item in items) or (fully is not None and fully.get("status") == "True"):
+        return PROGRESSING
+    return SCHEDULED
+
+
+def _cluster_entry(binding: BindingView, name: str, replicas: int | None, ready: ClusterReady) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name}
+    if replicas is not None:
+        entry["replicas"] = replicas
+    is_ready = ready(name)
+    if is_ready is not None:
+        entry["clusterReady"] = is_ready
+    item = binding.aggregated.get(name)
+    if item is not None:
+        for key in ("applied", "appliedMessage", "health", "status"):
+            if key in item:
+                entry[key] = item[key]
+    return entry
+
+
+def placement(binding: BindingView, ready: ClusterReady) -> dict[str, Any]:
+    """The ``status.placement`` of a workload."""
+    out: dict[str, Any] = {
+        "binding": binding.binding.to_wire(),
+        "clusters": [_cluster_entry(binding, name, replicas, ready) for name, replicas in binding.clusters],
+    }
+    if binding.policy is not None:
+        out["policy"] = binding.policy.to_wire()
+    if binding.replicas is not None:
+        out["replicas"] = binding.replicas
+    if binding.evicting:
+        out["evicting"] = [
+            {k: task[k] for k in ("fromCluster", "reason", "message", "producer") if k in task}
+            for task in binding.evicting
+        ]
+    if binding.last_scheduled:
+        out["lastScheduledTime"] = binding.last_scheduled
+    return out
+
+
+def document(binding: BindingView) -> dict[str, Any]:
+    """The workload as shown when no intent created it: its identity only."""
+    meta = {"name": binding.workload.name}
+    if binding.workload.namespace:
+        meta["namespace"] = binding.workload.namespace
+    return {"apiVersion": binding.workload.api_version, "kind": binding.workload.kind, "metadata": meta}
+
+
+def workload_observation(binding: BindingView, ready: ClusterReady) -> observed.Observation:
+    return observed.Observation(
+        owner=WORKLOAD,
+        fields={"placement": placement(binding, ready)},
+        conditions=binding.conditions,
+        phase=phase(binding, ready),
+        document=document(binding),
+    )
+
+
+def unbound_observation() -> observed.Observation:
+    """A workload an intent keeps that has no binding (any more): nothing propagates it."""
+    return observed.Observation(owner=WORKLOAD, fields={}, phase=PENDING)
+
+
+def summary(binding: BindingView, ready: ClusterReady) -> dict[str, Any]:
+    """One line of a policy's (or a Propagation's) ``status.placements``."""
+    return {
+        "resource": binding.workload.to_wire(),
+        "clusters": [
+            {"name": name, **({"replicas": replicas} if replicas is not None else {})}
+            for name, replicas in binding.clusters
+        ],
+        "phase": phase(binding, ready),
+    }
+
+
+def _ordered(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sorted((dict(s) for s in summaries), key=lambda s: json.dumps(s["resource"], sort_keys=True))
+
+
+def policy_observation(summaries: Sequence[Mapping[str, Any]]) -> observed.Observation:
+    return observed.Observation(owner=POLICY, fields={"placements": _ordered(summaries)})
+
+
+def propagation_observation(summaries: Sequence[Mapping[str, Any]]) -> observed.Observation:
+    phases = {s["phase"] for s in summaries}
+    overall = next((p for p in _WORST_FIRST if p in phases), PENDING)
+    return observed.Observation(owner=PROPAGATION, fields={"placements": _ordered(summaries)}, phase=overall)
+
+
+def assignment_of(placement_status: Mapping[str, Any] | None) -> Assignment | None:
+    """The assignment a published ``status.placement`` (or ``placements`` line) shows."""
+    if not placement_status:
+        return None
+    return tuple(
+        (str(c.get("name")), c.get("replicas")) for c in placement_status.get("clusters") or () if c.get("name")
+    )
+
+
+def change(
+    before: Assignment | None, binding: BindingView, ready: ClusterReady, *, replicas_before: int | None = None
+) -> dict[str, Any] | None:
+    """The ``placement.changed`` payload when the assignment moved, else ``None``.
+
+    ``reason``: ``scheduled`` (first placement), ``unscheduled`` (no cluster left), ``failover``
+    (a cluster that is not ready or being evicted was dropped, or the clusters left take over
+    the replicas an eviction removed), ``scaled`` (the workload's replicas changed) or
+    ``rescheduled`` (anything else: a policy or affinity change).
+    """
+    after = binding.clusters
+    if before is None and not after:
+        return None
+    if before is not None and before == after:
+        return None
+    previous = before or ()
+    dropped = [name for name, _ in previous if name not in binding.cluster_names]
+    added = [name for name in binding.cluster_names if name not in {n for n, _ in previous}]
+    evicting = {str(t.get("fromCluster")) for t in binding.evicting}
+    short = binding.replicas is not None and sum(r or 0 for _, r in previous) < binding.replicas
+    if not previous:
+        reason = "scheduled"
+    elif not after:
+        reason = "unscheduled"
+    elif dropped and any(ready(name) is False or name in evicting for name in dropped):
+        reason = "failover"
+    elif replicas_before is not None and binding.replicas != replicas_before:
+        reason = "scaled"
+    elif not dropped and short:
+        reason = "failover"  # the clusters left take over what the eviction took away
+    else:
+        reason = "rescheduled"
+
+    def listed(assignment: Assignment) -> list[dict[str, Any]]:
+        return [{"name": n, **({"replicas": r} if r is not None else {})} for n, r in assignment]
+
+    payload: dict[str, Any] = {
+        "workload": binding.workload.to_wire(),
+        "binding": binding.binding.to_wire(),
+        "previous": listed(previous),
+        "clusters": listed(after),
+        "added": added,
+        "removed": dropped,
+        "reason": reason,
+    }
+    if binding.policy is not None:
+        payload["policy"] = binding.policy.to_wire()
+    return payload

@@ -1,0 +1,215 @@
+"""Publishing observed status and events: only what changes what readers see, per object in order.
+
+The watch loops only record observations (:class:`~kurator_fleet.observed.ObservedStatus`) and
+ask for an object to be brought up to date (:meth:`StatusWriter.request`); workers then
+compose the document and publish it if it differs from the latest on the bus:
+
+* the document is the intent processor's latest one (desired document, handler status) when
+  an intent created the object; else the desired record in the KV store (the processor's
+  message may still be on its way); else the object as Karmada shows it;
+* the status is :func:`kurator_fleet.observed.merge` of that base and the observation.
+
+Requests for one object are coalesced and never run concurrently, and each run reads the
+newest observation, so the last message published always carries the last observation.
+Objects no intent created get a final ``Deleted`` status when they vanish, purged from the
+last-value cache after a linger, as the processor does for deleted intents. Objects whose
+processor status says ``Deleted`` are left alone: the processor is removing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from kurator_fleet import observed
+from kurator_fleet.watchers.mirror import Document, StatusMirror
+from shared.bus import store
+from shared.bus.publisher import Publisher
+from shared.contracts import cloudevents, kinds, status, subjects
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "fleet"
+
+
+class StatusWriter:
+    def __init__(
+        self,
+        *,
+        publisher: Publisher,
+        mirror: StatusMirror,
+        observations: observed.ObservedStatus,
+        desired: store.DesiredStateStore,
+        deleted_linger: timedelta,
+        workers: int = 16,
+    ) -> None:
+        self._publisher = publisher
+        self._mirror = mirror
+        self._observed = observations
+        self._desired = desired
+        self._linger = deleted_linger
+        self._workers = workers
+        self._queue: asyncio.Queue[subjects.ObjectAddress] = asyncio.Queue()
+        self._queued: set[subjects.ObjectAddress] = set()
+        self._busy: set[subjects.ObjectAddress] = set()
+        self._again: set[subjects.ObjectAddress] = set()
+        self._events: asyncio.Queue[tuple[str, str, dict[str, Any], str | None]] = asyncio.Queue()
+        self._purges: set[asyncio.Task[None]] = set()
+        self._retiring: dict[subjects.ObjectAddress, Mapping[str, Any] | None] = {}
+        self.published = 0
+        """Status messages published (for tests and metrics)."""
+
+    # --- requests ------------------------------------------------------------------------
+
+    def request(self, address: subjects.ObjectAddress) -> None:
+        """Bring ``address``'s status up to date with its observation (soon, once)."""
+        if address not in self._queued:
+            self._queued.add(address)
+            self._queue.put_nowait(address)
+
+    def emit(self, kind: str, name: str, payload: dict[str, Any], *, ce_subject: str | None = None) -> None:
+        """Publish ``kurator.event.fleet.<kind>.<name>`` (in the order emitted)."""
+        self._events.put_nowait((kind, name, payload, ce_subject))
+
+    def retire(self, address: subjects.ObjectAddress, document: Mapping[str, Any] | None) -> None:
+        """An object no intent created is gone: a final ``Deleted`` status, purged after the linger.
+
+        Cancelled if the object is observed again before a worker gets to it.
+        """
+        self._observed.discard(address)
+        self._retiring[address] = document
+        self.request(address)
+
+    async def _retire(self, address: subjects.ObjectAddress, document: Mapping[str, Any] | None) -> None:
+        entry = self._mirror.get(address)
+        if entry is not None and entry.handler is not None:
+            return  # the intent processor owns this subject's lifecycle
+        shown = document if document is not None else (entry.latest if entry is not None else None)
+        if shown is None or (
+            entry is not None and (entry.latest or {}).get("status", {}).get("phase") == status.DELETED
+        ):
+            return
+        now = cloudevents.now_rfc3339()
+        body = {
+            **{k: v for k, v in shown.items() if k != "status"},
+            "status": {
+                "phase": status.DELETED,
+                "conditions": [
+                    {
+                        "type": "Deleted",
+                        "status": "True",
+                        "reason": "GoneFromKarmada",
+                        "message": "no longer in Karmada",
+                        "lastTransitionTime": now,
+                    }
+                ],
+            },
+        }
+        ack = await self._publisher.status(address, body, causation_id=None, result="deleted")
+        self._mirror.published(address, seq=ack.seq, document=body)
+        task = asyncio.create_task(self._purge_after(address, ack.seq))
+        self._purges.add(task)
+        task.add_done_callback(self._purges.discard)
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Publish until cancelled."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for i in range(self._workers):
+                    tg.create_task(self._work(), name=f"watchers-status-{i}")
+                tg.create_task(self._publish_events(), name="watchers-events")
+        finally:
+            for task in list(self._purges):
+                task.cancel()
+
+    async def _work(self) -> None:
+        while True:
+            address = await self._queue.get()
+            self._queued.discard(address)
+            if address in self._busy:
+                self._again.add(address)  # the worker on it runs once more
+                continue
+            self._busy.add(address)
+            try:
+                while True:
+                    self._again.discard(address)
+                    try:
+                        await self._sync(address)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.warning("watchers.publish_failed", subject=subjects.status(address), exc_info=True)
+                        asyncio.get_running_loop().call_later(1.0, self.request, address)
+                    if address not in self._again:
+                        break
+            finally:
+                self._busy.discard(address)
+
+    async def _sync(self, address: subjects.ObjectAddress) -> None:
+        if address in self._retiring:
+            last_seen = self._retiring.pop(address)
+            if self._observed.get(address) is None:
+                await self._retire(address, last_seen)
+                return
+            # Observed again since: publish it as it is now.
+        entry = self._mirror.get(address)
+        record_doc: Document | None = None
+        if entry is None or entry.handler is None:
+            found = await self._desired.get(address)
+            if found is not None:
+                if found.record.deleted:
+                    return
+                info = kinds.for_token(SERVICE, address.kind)
+                record_doc = info.model.public_document(found.record.document)
+            entry = self._mirror.get(address)  # may have moved while we waited
+        # No await from here to the publish: what is composed is what goes out.
+        observation = self._observed.get(address)
+        if observation is None or (entry is not None and entry.handler_deleted):
+            return
+        base: Mapping[str, Any] = {}
+        if entry is not None and entry.handler is not None:
+            document: Mapping[str, Any] = entry.handler
+            base = entry.handler.get("status") or {}
+        elif record_doc is not None:
+            document = record_doc
+        elif observation.document is not None:
+            document = observation.document
+        else:
+            return
+        composed: Document = {k: v for k, v in document.items() if k != "status"}
+        composed["status"] = observed.merge(base, observation)
+        if entry is not None and entry.latest == composed:
+            return
+        ack = await self._publisher.status(address, composed, causation_id=None)
+        self._mirror.published(address, seq=ack.seq, document=composed)
+        self.published += 1
+
+    async def _publish_events(self) -> None:
+        while True:
+            kind, name, payload, ce_subject = await self._events.get()
+            for attempt in range(5):
+                try:
+                    await self._publisher.event(
+                        service=SERVICE, kind=kind, name=name, payload=payload, ce_subject=ce_subject
+                    )
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("watchers.event_failed", kind=kind, event=name, attempt=attempt + 1, exc_info=True)
+                    await asyncio.sleep(0.5 * (attempt + 1))
+
+    async def _purge_after(self, address: subjects.ObjectAddress, seq: int) -> None:
+        await asyncio.sleep(self._linger.total_seconds())
+        with contextlib.suppress(Exception):
+            await self._publisher.purge_status(address, up_to_sequence=seq + 1)
+            entry = self._mirror.get(address)
+            if entry is not None and entry.latest_seq <= seq:
+                self._mirror.forget(address)
