@@ -70,6 +70,9 @@ def from_api_resource_list(document: RawObject) -> dict[str, Resource]:
 
 NAMESPACES: Final = Resource("", "v1", "namespaces", False, "Namespace")
 SECRETS: Final = Resource("", "v1", "secrets", True, "Secret")
+CONFIGMAPS: Final = Resource("", "v1", "configmaps", True, "ConfigMap")
+NODES: Final = Resource("", "v1", "nodes", False, "Node")
+PODS: Final = Resource("", "v1", "pods", True, "Pod")
 DEPLOYMENTS: Final = Resource("apps", "v1", "deployments", True, "Deployment")
 
 KARMADA_CLUSTERS: Final = Resource("cluster.karmada.io", "v1alpha1", "clusters", False, "Cluster")
@@ -93,6 +96,9 @@ WELL_KNOWN: Final[dict[tuple[str, str], Resource]] = {
     for r in (
         NAMESPACES,
         SECRETS,
+        CONFIGMAPS,
+        NODES,
+        PODS,
         DEPLOYMENTS,
         KARMADA_CLUSTERS,
         PROPAGATION_POLICIES,

@@ -1,0 +1,1 @@
+"""Volcano batch jobs: a gang placed whole on one member cluster, and followed there."""
