@@ -33,7 +33,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
-from bench import fleet, pipeline, raw, report, services, simulator, workload
+from bench import fleet, pipeline, placement, raw, report, services, simulator, workload
 from bench.stats import CpuMeter, ScenarioResult
 from shared.runtime import natsserver
 
@@ -62,6 +62,8 @@ class Options:
     skip_pipeline: bool
     skip_sim: bool
     skip_fleet: bool
+    skip_placement: bool
+    placement_decisions: int
     fleet_pairs: int
     sim_gets: int
     sim_concurrency: int
@@ -128,6 +130,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--skip-pipeline", action="store_true", help="skip the intent pipeline scenarios")
     p.add_argument("--skip-sim", action="store_true", help="skip the simulator scenarios")
     p.add_argument("--skip-fleet", action="store_true", help="skip the fleet end-to-end scenario")
+    p.add_argument("--skip-placement", action="store_true", help="skip the placement engine scenario")
+    p.add_argument("--placement-decisions", type=int, default=5000, help="decisions per placement configuration")
     p.add_argument(
         "--fleet-pairs", type=int, default=1000, help="PropagationPolicy+Deployment pairs in the fleet scenario"
     )
@@ -142,7 +146,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     p.add_argument("--check", action="store_true", help="exit 1 when a project goal is not met")
     a = p.parse_args(argv)
-    for name in ("intents", "raw_messages", "replicas", "fetch_batch", "publish_batch", "fleet_pairs"):
+    for name in (
+        "intents",
+        "raw_messages",
+        "replicas",
+        "fetch_batch",
+        "publish_batch",
+        "fleet_pairs",
+        "placement_decisions",
+    ):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if a.rate <= 0 or a.duration <= 0:
@@ -167,6 +179,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         skip_pipeline=a.skip_pipeline,
         skip_sim=a.skip_sim,
         skip_fleet=a.skip_fleet,
+        skip_placement=a.skip_placement,
+        placement_decisions=a.placement_decisions,
         fleet_pairs=a.fleet_pairs,
         sim_gets=a.sim_gets,
         sim_concurrency=a.sim_concurrency,
@@ -320,6 +334,9 @@ async def run_all(opts: Options, work: workload.Workload) -> tuple[list[Scenario
     notes: list[str] = []
     if work.fallback_reason:
         notes.append(work.fallback_reason)
+    if not opts.skip_placement:
+        print(f"bench: placement engine, {opts.placement_decisions:,} decisions per configuration", file=sys.stderr)
+        results += placement.run(decisions=opts.placement_decisions)
     with contextlib.ExitStack() as stack:
         if opts.work_dir is None:
             tmp_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kurator-bench-")))
@@ -427,6 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sim_gets_goal_met",
             "sim_watch_goal_met",
             "fleet_goal_met",
+            "placement_goal_met",
         )
     )
     return 1 if opts.check and failed else 0

@@ -19,6 +19,10 @@ GOAL_SIM_GETS = 2000.0
 """Simple GETs/s the simulator must serve."""
 GOAL_SIM_WATCH_P99_MS = 100.0
 """p99 event delivery (ms) across 1,000 concurrent watches."""
+GOAL_PLACEMENT_DECISIONS = 1000.0
+"""Placement decisions/s for a 1,000-cluster fleet (issue 4), on a steady fleet."""
+GOAL_PLACEMENT_P99_MS = 5.0
+"""p99 of one placement decision (ms), on a steady fleet."""
 GOAL_FLEET_POLICIES = 200.0
 """Policies/s that reach ``Scheduled`` end to end through the fleet service and the simulator (issue 4)."""
 
@@ -95,6 +99,8 @@ def summary(results: Sequence[ScenarioResult]) -> dict[str, Any]:
             "throughput_per_second": GOAL_THROUGHPUT,
             "p99_ms_at_fixed_rate": GOAL_P99_MS,
             "fleet_policies_scheduled_per_second": GOAL_FLEET_POLICIES,
+            "placement_decisions_per_second": GOAL_PLACEMENT_DECISIONS,
+            "placement_p99_ms": GOAL_PLACEMENT_P99_MS,
         }
     }
     configs: dict[str, dict[str, Any]] = {}
@@ -116,6 +122,13 @@ def summary(results: Sequence[ScenarioResult]) -> dict[str, Any]:
         elif r.scenario == "sim-watch":
             entry["watch_p99_ms"] = r.latency.p99_ms
             entry["sim_watch_goal_met"] = r.latency.p99_ms < GOAL_SIM_WATCH_P99_MS and r.missing == 0
+        elif r.scenario == "placement":
+            entry["decisions_per_second"] = r.rate_per_second
+            entry["decision_p99_ms"] = r.latency.p99_ms
+            if "steady" in r.config:  # the goal's case; the churn configuration is informative
+                entry["placement_goal_met"] = (
+                    r.rate_per_second >= GOAL_PLACEMENT_DECISIONS and r.latency.p99_ms < GOAL_PLACEMENT_P99_MS
+                )
         elif r.scenario == "fleet-e2e":
             entry["policies_per_second"] = r.rate_per_second
             entry["fleet_goal_met"] = r.rate_per_second >= GOAL_FLEET_POLICIES and r.missing == 0
@@ -155,6 +168,9 @@ def print_report(results: Sequence[ScenarioResult], notes: Sequence[str]) -> Non
         if "sim_watch_goal_met" in entry:
             ok = "met" if entry["sim_watch_goal_met"] else "NOT met"
             parts.append(f"watch delivery p99 < {GOAL_SIM_WATCH_P99_MS:.0f} ms {ok}")
+        if "placement_goal_met" in entry:
+            ok = "met" if entry["placement_goal_met"] else "NOT met"
+            parts.append(f">= {GOAL_PLACEMENT_DECISIONS:,.0f} decisions/s, p99 < {GOAL_PLACEMENT_P99_MS:.0f} ms {ok}")
         if "fleet_goal_met" in entry:
             ok = "met" if entry["fleet_goal_met"] else "NOT met"
             parts.append(f">= {GOAL_FLEET_POLICIES:,.0f} policies/s Scheduled end to end {ok}")

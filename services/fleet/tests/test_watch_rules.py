@@ -142,6 +142,16 @@ def test_quantities_print_like_kubernetes() -> None:
     assert clusters.format_quantity(Decimal(0), "memory") == "0"
 
 
+def test_an_edge_site_says_so_in_status_and_join_event() -> None:
+    site = clusters.view(cluster_obj(labels={"kurator.dev/edge": "true"}))
+    assert clusters.observation(site, pressure=frozenset()).fields["edge"] is True
+    [(name, payload)] = signals.transitions(None, site, frozenset())
+    assert (name, payload["edge"]) == ("joined", True)
+    cloud = clusters.view(cluster_obj())
+    assert clusters.observation(cloud, pressure=frozenset()).fields["edge"] is False
+    assert signals.transitions(None, cloud, frozenset())[0][1]["edge"] is False
+
+
 def test_cluster_events_fire_on_transitions_only() -> None:
     ready = clusters.view(cluster_obj(ready="True"))
     down = clusters.view(cluster_obj(ready="False"))

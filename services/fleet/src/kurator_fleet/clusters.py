@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kurator_fleet import failures, fleets, joining, ownership, ports, statuses
+from kurator_fleet import edge, failures, fleets, joining, ownership, ports, statuses
 from shared import errors
 from shared.bus import store
 from shared.contracts import validation
@@ -49,7 +49,8 @@ class ClusterHandler:
             existing = await self._karmada.find(ref)
             if existing is not None and ownership.labels_of(existing).get(ownership.OWNER_KIND) == "AttachedCluster":
                 raise _refuse("metadata.name", f"Cluster {ref.name} was joined by {_holder(existing)}: change it there")
-            await self._karmada.apply(obj.to_wire())
+            wire = obj.to_wire()
+            await self._karmada.apply(edge.labelled(wire, edge=edge.of_cluster(wire)))
             joined = (
                 await fleets.label_joined(self._karmada, self._desired, cluster=ref.name, attached_namespace=None)
                 if existing is None

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import yaml
 
-from kurator_fleet import ownership, ports
+from kurator_fleet import edge, ownership, ports
 from shared.contracts import validation
 from shared.contracts.models import fleet
 
@@ -124,12 +124,14 @@ def cluster(attached: fleet.AttachedCluster, access: MemberAccess) -> dict[str, 
         spec["insecureSkipTLSVerification"] = True
     if access.proxy_url:
         spec["proxyURL"] = access.proxy_url
-    return {
+    body = {
         "apiVersion": CLUSTER_API_VERSION,
         "kind": "Cluster",
         "metadata": {"name": name, "labels": owner_labels(attached)},
         "spec": spec,
     }
+    # An edge site joined as an AttachedCluster says so with the label on the AttachedCluster.
+    return edge.labelled(body, edge=edge.is_edge(attached.metadata.labels, None))
 
 
 def cluster_ref(name: str) -> ports.ObjectRef:

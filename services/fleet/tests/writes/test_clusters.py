@@ -160,6 +160,31 @@ async def test_bare_cluster_intent(apply: Apply, delete: Callable[..., Any], rea
     assert await read.find(resources.KARMADA_CLUSTERS, name="member-9") is None
 
 
+async def test_an_edge_site_joins_labelled_as_edge(apply: Apply, read: objects.Objects) -> None:
+    """A KubeEdge site (by provider) or an AttachedCluster labelled edge gets ``kurator.dev/edge``
+    on its Karmada Cluster; an ordinary cluster does not."""
+    site = {
+        "apiVersion": "cluster.karmada.io/v1alpha1",
+        "kind": "Cluster",
+        "metadata": {"name": "factory-7", "labels": {"region": "east-china"}},
+        "spec": {"syncMode": "Pull", "provider": "kubeedge"},
+    }
+    await apply(site)
+    stored = await read.get(resources.KARMADA_CLUSTERS, name="factory-7")
+    assert stored["metadata"]["labels"] == {"region": "east-china", "kurator.dev/edge": "true"}
+
+    await put_kubeconfig(read)
+    edge_attached = attached("edge-dev")
+    edge_attached["metadata"]["labels"] = {"kurator.dev/edge": "true"}
+    await apply(edge_attached)
+    joined = await read.get(resources.KARMADA_CLUSTERS, name="edge-dev")
+    assert joined["metadata"]["labels"]["kurator.dev/edge"] == "true"
+
+    await apply(attached())
+    plain = await read.get(resources.KARMADA_CLUSTERS, name="dev-cluster")
+    assert "kurator.dev/edge" not in plain["metadata"]["labels"]
+
+
 async def test_bare_cluster_intent_cannot_take_over_a_join(apply: Apply, read: objects.Objects) -> None:
     await put_kubeconfig(read)
     await apply(attached())

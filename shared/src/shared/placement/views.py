@@ -318,7 +318,9 @@ class Snapshot:
         found = self._estimates.get(key)
         if found is None:
             values = [estimate(v) for v in self.views]
-            ordered = sorted(range(self.size), key=lambda i: (-values[i], self.names[i]))
+            # (estimate desc, name asc) as one integer per cluster: rank is the name order, < size.
+            keys = [rank - value * self.size for rank, value in zip(self.rank, values, strict=True)]
+            ordered = sorted(range(self.size), key=keys.__getitem__)
             position = [0] * self.size
             for p, i in enumerate(ordered):
                 position[i] = p

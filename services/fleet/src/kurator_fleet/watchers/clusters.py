@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from kurator_fleet import observed
+from kurator_fleet import edge, observed
 from shared.contracts import quantity
 
 FLEET_NAME: Final = "fleet.kurator.dev/fleet-name"
@@ -50,6 +50,7 @@ OWNERSHIP: Final = observed.Ownership(
             "provider",
             "zones",
             "syncMode",
+            "edge",
         }
     ),
     conditions=frozenset(OWNED_CONDITIONS),
@@ -143,6 +144,7 @@ def view(obj: Mapping[str, Any]) -> ClusterView:
         "provider": spec.get("provider"),
         "zones": list(spec.get("zones") or ([spec["zone"]] if spec.get("zone") else [])),
         "syncMode": spec.get("syncMode"),
+        "edge": edge.is_edge(labels, spec.get("provider")),
     }
     document = {
         "apiVersion": obj.get("apiVersion") or API_VERSION,

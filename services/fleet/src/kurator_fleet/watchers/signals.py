@@ -70,6 +70,7 @@ def payload(cluster: ClusterView) -> dict[str, Any]:
         "phase": cluster.phase,
         "ready": cluster.ready,
         "labels": dict(cluster.labels),
+        "edge": bool(cluster.fields.get("edge")),
     }
     if cluster.fleet:
         out["fleet"] = cluster.fleet
