@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import nats
 import nats.errors
@@ -19,10 +19,11 @@ from rich.live import Live
 from rich.table import Table
 
 from kurator_cli import manifests, stack, views
-from kurator_cli import plan as planning
 from shared.bus import client, queries, reader
 from shared.contracts import cloudevents, kinds, status, subjects
-from shared.contracts import plan as plan_contract
+
+if TYPE_CHECKING:
+    from shared.contracts import plan as plan_contract
 
 app = typer.Typer(
     name="kurator",
@@ -306,6 +307,10 @@ def plan_command(
     nats_url: NatsUrl = DEFAULT_NATS,
 ) -> None:
     """Preview where Karmada would place a workload under a propagation policy, and why not elsewhere."""
+    # Imported here: the placement engine is only needed by this command, and every other
+    # command (scripts call them in loops) should not pay for loading it.
+    from kurator_cli import plan as planning
+
     if output not in ("table", "json", "yaml"):
         err.print(f"[red]error:[/red] unknown output format {output!r} (table, json or yaml)")
         raise typer.Exit(2)
