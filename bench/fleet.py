@@ -154,12 +154,14 @@ class Sim:
 
 
 @contextlib.asynccontextmanager
-async def simulator(work_dir: Path) -> AsyncIterator[Sim]:
+async def simulator(work_dir: Path, *, profile_to: Path | None = None) -> AsyncIterator[Sim]:
     """``python -m kurator_sim`` at real time, as ``kurator up`` runs it, until the kubeconfig appears."""
     kubeconfig = work_dir / "fleet-sim.kubeconfig"
     log = open(work_dir / "fleet-sim.log", "wb")  # noqa: SIM115, ASYNC230 - closed after the child exits
+    profile = ["-m", "cProfile", "-o", str(profile_to)] if profile_to is not None else []
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
+        *profile,
         "-m",
         "kurator_sim",
         "--port",
@@ -232,7 +234,8 @@ async def run(
         server = natsserver.NatsServer(store_dir=tmp / "nats-fleet", port=0, log_file=tmp / "nats-fleet.log")
         url = server.start()
         try:
-            async with simulator(tmp) as sim:
+            sim_profile = profile_to.with_name("fleet-e2e-simulator.prof") if profile_to is not None else None
+            async with simulator(tmp, profile_to=sim_profile) as sim:
                 result = await _scenario(
                     url=url,
                     server_pid=server.pid or 0,
