@@ -24,7 +24,8 @@ async def test_each_member_is_its_own_api(tmp_path: Path) -> None:
             beijing = clients("cluster-beijing")
             assert clients("cluster-beijing") is beijing
             nodes = await client.CoreV1Api(beijing).list_node()
-            assert nodes.items and all(n.metadata.name for n in nodes.items)
+            assert nodes.items
+            assert all(n.metadata.name for n in nodes.items)
 
             config = {"metadata": {"name": "only-in-beijing", "namespace": "default"}, "data": {"k": "v"}}
             await objects.Objects(beijing, field_manager="kurator-test").apply(resources.CONFIGMAPS, config)
