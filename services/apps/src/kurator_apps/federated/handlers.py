@@ -1,0 +1,108 @@
+"""The kind handlers: a ``FederatedDeployment`` and its companions become one ``Propagation``.
+
+* ``FederatedDeployment`` applied: plan it with the companions known in its namespace, publish
+  its Propagation (the whole desired state: a replicas or placement change is the same
+  publish, and the fleet rolls it forward), answer with the status the tracker computes.
+  Deleted: withdraw the Propagation; the fleet removes the Deployment, the companions and the
+  policy from Karmada, and so from every member.
+* ``Service``/``Ingress``/``ConfigMap``/``Secret`` applied or deleted: re-plan and re-publish every
+  FederatedDeployment it belongs to (before and after the change, so one that stops belonging
+  is dropped too); one that belongs to none is only recorded (``Accepted``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kurator_apps.federated import companions, index, plan, propagation, tracker
+from shared.bus import store
+from shared.contracts import kinds
+from shared.contracts.meta import KubeObject
+from shared.contracts.models import apps
+from shared.runtime import intents
+
+
+class Propagations(Protocol):
+    """The fleet service's propagation contract (:mod:`kurator_apps.adapters.fleet_bus`)."""
+
+    async def apply(self, document: dict[str, Any]) -> None: ...
+
+    async def delete(self, namespace: str, name: str) -> None: ...
+
+
+class Federated:
+    """What both handlers share: the index, the tracker and the way to the fleet."""
+
+    def __init__(self, state: tracker.Tracker, fleet: Propagations) -> None:
+        self.state = state
+        self.index = state.index
+        self.fleet = fleet
+
+    async def propagate(self, entry: index.FederatedEntry) -> plan.FederatedPlan:
+        planned = self.state.plan_of(entry)
+        await self.fleet.apply(propagation.document(entry.model, planned, generation=entry.generation))
+        return planned
+
+    async def repropagate(self, owners: Iterable[index.FederatedEntry]) -> list[str]:
+        names = []
+        for entry in {(e.namespace, e.name): e for e in owners}.values():
+            await self.propagate(entry)
+            self.state.touch((entry.namespace, entry.name))
+            names.append(entry.name)
+        return sorted(names)
+
+
+class FederatedDeploymentHandler:
+    def __init__(self, shared: Federated) -> None:
+        self._shared = shared
+
+    async def on_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
+        assert isinstance(obj, apps.FederatedDeployment)
+        shared = self._shared
+        shared.index.put_fd(obj, record.document, generation=record.generation, uid=record.uid)
+        shared.state.live((obj.metadata.namespace or "default", obj.metadata.name))
+        entry = shared.index.fd(obj.metadata.namespace or "default", obj.metadata.name)
+        assert entry is not None
+        planned = await shared.propagate(entry)
+        body = shared.state.evaluate((entry.namespace, entry.name), now=datetime.now(UTC), planned=planned)
+        assert body is not None
+        shared.state.published((entry.namespace, entry.name), body)
+        return body
+
+    async def on_delete(self, record: store.Record) -> None:
+        at = index.key_of(index.FD_TOKEN, record.document)[1:]
+        self._shared.index.drop_fd(*at)
+        self._shared.state.forget(at)
+        await self._shared.fleet.delete(at[0], propagation.name_for(at[1]))
+
+
+class CompanionHandler:
+    def __init__(self, shared: Federated) -> None:
+        self._shared = shared
+
+    async def on_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
+        assert isinstance(obj, companions.Companion)
+        shared = self._shared
+        token = kinds.for_object(obj.api_version, obj.kind).token
+        key = (token, obj.metadata.namespace or "default", obj.metadata.name)
+        before = self._owners(key)
+        shared.index.put_companion(obj, generation=record.generation)
+        owners = await shared.repropagate([*before, *shared.index.owners_of(obj)])
+        if not owners:
+            return intents.accepted_status(record, message="recorded; it belongs to no FederatedDeployment")
+        body = intents.accepted_status(record, message=f"follows FederatedDeployment {', '.join(owners)}")
+        body["followsFederatedDeployments"] = owners
+        return body
+
+    async def on_delete(self, record: store.Record) -> None:
+        info = kinds.for_object(record.document["apiVersion"], record.document["kind"])
+        key = index.key_of(info.token, record.document)
+        before = self._owners(key)
+        self._shared.index.drop_companion(key)
+        await self._shared.repropagate(before)
+
+    def _owners(self, key: index.Key) -> list[index.FederatedEntry]:
+        known = self._shared.index.companion(key)
+        return [] if known is None else self._shared.index.owners_of(known)

@@ -1,0 +1,222 @@
+"""Each ``FederatedDeployment``'s status from its plan and what the fleet reports.
+
+Pure state, no I/O: the handlers and the status followers (:mod:`.follow`) record what they
+learn here; :meth:`Tracker.evaluate` turns it into the status document (via
+:func:`kurator_apps.federated.status.advance`) and queues the events of a transition. Changed
+objects are marked dirty for the publisher loop.
+
+What counts as ready: the member Deployments' ready (and updated) replicas, but only once the
+fleet has applied the FederatedDeployment's current generation - before that, what runs is an
+older generation's. Desired per cluster is the plan's when its counts are exact, else what
+Karmada assigned (the plan's prediction until the binding says).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from kurator_apps.federated import index, observed, plan, propagation, status
+
+At = tuple[str, str]
+"""``(namespace, name)`` of a FederatedDeployment."""
+
+
+def _parse_time(raw: Any) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def resume(body: Mapping[str, Any]) -> status.AppStatus | None:
+    """The state machine's status back from a published ``status`` (after a restart)."""
+    try:
+        phase = status.Phase(str(body.get("phase")))
+        generation = int(body["observedGeneration"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    conditions = []
+    for raw in body.get("conditions") or ():
+        when = _parse_time(raw.get("lastTransitionTime"))
+        if when is None or raw.get("status") not in ("True", "False"):
+            continue
+        conditions.append(
+            status.Condition(
+                str(raw["type"]), raw["status"], str(raw.get("reason", "")), str(raw.get("message", "")), when
+            )
+        )
+    clusters = tuple(
+        status.ClusterReplicas(str(c["name"]), int(c.get("desired", 0)), int(c.get("ready", 0)), c.get("failure"))
+        for c in body.get("clusters") or ()
+        if c.get("name")
+    )
+    progressing = next((c for c in conditions if c.type == "Progressing"), None)
+    since = progressing.last_transition_time if progressing is not None else datetime.now().astimezone()
+    once = phase is status.Phase.AVAILABLE or (progressing is not None and progressing.reason == "RolloutComplete")
+    return status.AppStatus(phase, generation, clusters, tuple(conditions), since, once)
+
+
+class Tracker:
+    def __init__(self, idx: index.Index, *, progress_deadline: timedelta = status.DEFAULT_PROGRESS_DEADLINE) -> None:
+        self.index = idx
+        self._deadline = progress_deadline
+        self._labels: dict[str, dict[str, str]] = {}
+        self._fleet: dict[At, observed.FleetView] = {}
+        self._members: dict[At, tuple[observed.Member, ...]] = {}
+        self._previous: dict[At, status.AppStatus] = {}
+        self._published: dict[At, dict[str, Any]] = {}
+        self._events: dict[At, list[status.Event]] = {}
+        self._deleted: set[At] = set()
+        self.dirty: set[At] = set()
+        self.wake = asyncio.Event()
+
+    # -- what is learnt -----------------------------------------------------------------------
+
+    @property
+    def clusters(self) -> Mapping[str, Mapping[str, str]]:
+        return self._labels
+
+    def cluster(self, name: str, labels: Mapping[str, str] | None) -> None:
+        """A member cluster's labels (``None``: it left the fleet); selector plans may change."""
+        if labels is None:
+            if self._labels.pop(name, None) is None:
+                return
+        elif self._labels.get(name) == labels:
+            return
+        else:
+            self._labels[name] = dict(labels)
+        for fd in self.index.fds():
+            self.touch((fd.namespace, fd.name))
+
+    def fleet(self, at: At, view: observed.FleetView | None) -> None:
+        if view is None:
+            self._fleet.pop(at, None)
+        else:
+            self._fleet[at] = view
+        self.touch(at)
+
+    def deployment(self, at: At, members: tuple[observed.Member, ...] | None) -> None:
+        if members is None:
+            self._members.pop(at, None)
+        else:
+            self._members[at] = members
+        self.touch(at)
+
+    def on_bus(self, at: At, body: Mapping[str, Any]) -> None:
+        """A status of ours seen on the bus (ours, the processor's, another replica's)."""
+        if body.get("phase") == "Deleted":
+            self.forget(at)
+            return
+        self._deleted.discard(at)
+        self._published[at] = dict(body)
+        if at not in self._previous:
+            found = resume(body)
+            if found is not None:
+                self._previous[at] = found
+        self.touch(at)
+
+    def published(self, at: At, body: Mapping[str, Any]) -> None:
+        self._published[at] = dict(body)
+
+    def forget(self, at: At) -> None:
+        """The FederatedDeployment is deleted: no more status for it."""
+        self._deleted.add(at)
+        self._fleet.pop(at, None)
+        self._members.pop(at, None)
+        self._previous.pop(at, None)
+        self._published.pop(at, None)
+        self._events.pop(at, None)
+        self.dirty.discard(at)
+
+    def live(self, at: At) -> None:
+        """The FederatedDeployment exists (again): follow it."""
+        self._deleted.discard(at)
+
+    def touch(self, at: At) -> None:
+        if at in self._deleted:
+            return
+        self.dirty.add(at)
+        self.wake.set()
+
+    def progressing(self) -> list[At]:
+        """FederatedDeployments still rolling out (the progress deadline may pass)."""
+        return [at for at, st in self._previous.items() if st.phase is status.Phase.PROGRESSING]
+
+    # -- the status ---------------------------------------------------------------------------
+
+    def plan_of(self, entry: index.FederatedEntry) -> plan.FederatedPlan:
+        return plan.plan(
+            entry.model,
+            clusters=self._labels,
+            applied=self.index.companions_in(entry.namespace),
+            template_uid=entry.uid,
+        )
+
+    def evaluate(self, at: At, *, now: datetime, planned: plan.FederatedPlan | None = None) -> dict[str, Any] | None:
+        """The status document of ``at`` now (``None``: unknown or deleted); queues its events."""
+        entry = self.index.fd(*at)
+        if entry is None or at in self._deleted:
+            return None
+        planned = planned or self.plan_of(entry)
+        fleet = self._fleet.get(at)
+        current = fleet is not None and fleet.generation == entry.generation
+        members = self._members.get(at, ()) if current else ()
+        desired = dict(planned.replicas)
+        if not planned.exact:
+            assigned = {m.name: m.assigned for m in members if m.assigned is not None}
+            if assigned:
+                desired = {name: n for name, n in assigned.items() if n is not None}
+        failures = {m.name: m.failure for m in members if m.failure is not None and m.name in desired}
+        if self._labels and planned.exact:
+            for name in desired:
+                if name not in self._labels and desired[name] > 0:
+                    failures[name] = "not a member of the fleet"
+        if current and fleet is not None:
+            line = fleet.line("Deployment")
+            if line is not None and line.phase == "Unschedulable":
+                for name in desired:
+                    failures.setdefault(name, "Karmada cannot schedule it there")
+        ready = {m.name: m.ready for m in members if m.failure is None}
+        moved = status.advance(
+            self._previous.get(at),
+            generation=entry.generation,
+            desired=desired,
+            ready=ready,
+            failures=failures,
+            now=now,
+            progress_deadline=self._deadline,
+        )
+        self._previous[at] = moved.status
+        if moved.events:
+            self._events.setdefault(at, []).extend(moved.events)
+        body = moved.status.to_dict()
+        body["propagation"] = {
+            "name": propagation.name_for(entry.name),
+            "phase": fleet.phase if fleet is not None else "Pending",
+            **({"appliedGeneration": fleet.generation} if fleet is not None and fleet.generation else {}),
+        }
+        body["companions"] = [self._companion(at, c, current) for c in planned.companions]
+        if planned.warnings:
+            body["warnings"] = list(planned.warnings)
+        return body
+
+    def _companion(self, at: At, model: Any, current: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": model.kind, "name": model.metadata.name}
+        fleet = self._fleet.get(at)
+        if current and fleet is not None:
+            line = next((p for p in fleet.placed if p.kind == model.kind and p.name == model.metadata.name), None)
+            if line is not None:
+                out["clusters"] = list(line.clusters)
+        return out
+
+    def changed(self, at: At, body: Mapping[str, Any]) -> bool:
+        """Whether ``body`` differs from the status on the bus."""
+        return self._published.get(at) != body
+
+    def take_events(self, at: At) -> list[status.Event]:
+        return self._events.pop(at, [])
