@@ -168,6 +168,13 @@ CUSTOM: tuple[ResourceType, ...] = (
     _c("apps.kubeedge.io", "v1alpha1", "EdgeApplication", "edgeapplications", True, "eapp"),
     _c("operations.kubeedge.io", "v1alpha2", "NodeUpgradeJob", "nodeupgradejobs", False),
     _c("operations.kubeedge.io", "v1alpha2", "ImagePrePullJob", "imageprepulljobs", False),
+    # Flux (host only): Kurator's Application writes its sources and delivery units there and
+    # Flux's controllers on the host reach members by kubeconfig. No Flux controller is simulated.
+    _c("source.toolkit.fluxcd.io", "v1beta2", "GitRepository", "gitrepositories", True, "gitrepo", placement="host"),
+    _c("source.toolkit.fluxcd.io", "v1beta2", "HelmRepository", "helmrepositories", True, "helmrepo", placement="host"),
+    _c("source.toolkit.fluxcd.io", "v1beta2", "OCIRepository", "ocirepositories", True, "ocirepo", placement="host"),
+    _c("kustomize.toolkit.fluxcd.io", "v1beta2", "Kustomization", "kustomizations", True, "ks", placement="host"),
+    _c("helm.toolkit.fluxcd.io", "v2beta1", "HelmRelease", "helmreleases", True, "hr", placement="host"),
     # Prometheus Operator
     _c("monitoring.coreos.com", "v1", "Prometheus", "prometheuses", True, "prom"),
     _c("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", True, "smon"),

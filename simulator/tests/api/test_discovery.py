@@ -121,3 +121,21 @@ async def test_member_discovery_through_the_proxy(http: aiohttp.ClientSession, s
     _, content_type, aggregated = await _json(http, PROXY + "/apis", Accept=V2)
     assert content_type == V2
     assert all(item["metadata"]["name"] != "policy.karmada.io" for item in aggregated["items"])
+
+
+async def test_flux_kinds_are_served_on_the_host_only(http: aiohttp.ClientSession) -> None:
+    """Kurator's Application writes Flux sources and delivery units on the host (no Flux CRDs
+    ship with ../shared/crds, so they are served unvalidated, with a status subresource)."""
+    served = {
+        "source.toolkit.fluxcd.io/v1beta2": {"gitrepositories", "helmrepositories", "ocirepositories"},
+        "kustomize.toolkit.fluxcd.io/v1beta2": {"kustomizations"},
+        "helm.toolkit.fluxcd.io/v2beta1": {"helmreleases"},
+    }
+    for group_version, plurals in served.items():
+        status, _, listing = await _json(http, f"/apis/{group_version}")
+        assert status == 200, group_version
+        names = {r["name"] for r in listing["resources"]}
+        assert plurals | {f"{p}/status" for p in plurals} <= names
+        assert all(r["namespaced"] for r in listing["resources"])
+    _, _, groups = await _json(http, PROXY + "/apis")
+    assert not {g["name"] for g in groups["groups"]} & {"kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io"}

@@ -124,22 +124,14 @@ def _rejected(doc: Obj, members: list[FleetMember] = MEMBERS) -> list[tuple[str,
 
 def test_git_source_with_kustomizations_for_every_member() -> None:
     result = _render(copy.deepcopy(GIT_APP))
-    owner = {
-        "apiVersion": "apps.kurator.dev/v1alpha1",
-        "kind": "Application",
-        "name": "gitrepo-kustomization-demo",
-        "uid": "9f1c",
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    labels = {"apps.kurator.dev/app-name": "gitrepo-kustomization-demo", "app.kubernetes.io/managed-by": "kurator-apps"}
     assert result.source == {
         "apiVersion": "source.toolkit.fluxcd.io/v1beta2",
         "kind": "GitRepository",
         "metadata": {
             "name": "gitrepo-kustomization-demo",
-            "labels": {"apps.kurator.dev/app-name": "gitrepo-kustomization-demo"},
+            "labels": labels,
             "namespace": "default",
-            "ownerReferences": [owner],
         },
         "spec": GIT_APP["spec"]["source"]["gitRepository"],
     }
@@ -170,9 +162,10 @@ def test_git_source_with_kustomizations_for_every_member() -> None:
         ),
     ]
     first = result.deliveries[0].object
-    assert first["metadata"]["labels"] == {"apps.kurator.dev/app-name": "gitrepo-kustomization-demo"}
+    assert first["metadata"]["labels"] == labels
     assert first["metadata"]["namespace"] == "default"
-    assert first["metadata"]["ownerReferences"] == [owner]
+    # No ownerReference: the Application is not in the API server, whose GC would collect them.
+    assert "ownerReferences" not in first["metadata"]
     assert first["spec"] == {
         "interval": "5m0s",
         "path": "./deploy/webapp",
@@ -188,7 +181,6 @@ def test_git_source_with_kustomizations_for_every_member() -> None:
 def test_helm_source_with_a_release_on_the_selected_members() -> None:
     result = _render(copy.deepcopy(HELM_APP))
     assert result.source["kind"] == "HelmRepository"
-    assert "ownerReferences" not in result.source["metadata"]  # no uid: nothing to own by
     (delivery,) = result.deliveries
     assert (delivery.cluster, delivery.name) == ("kurator-member1", "helm-demo-0-attachedcluster-kurator-member1")
     assert delivery.object["apiVersion"] == "helm.toolkit.fluxcd.io/v2beta1"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 DEFAULT_SECRET_KEY: Final = "value"
+KUBECONFIG_SUFFIX: Final = "-kubeconfig"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,24 @@ class FleetMember:
             kind="Cluster",
             labels=dict(meta.get("labels") or {}),
             secret_name=str(credential.get("secretRef") or "") or None,
+        )
+
+    @classmethod
+    def from_karmada_cluster(cls, obj: Mapping[str, Any]) -> FleetMember:
+        """A Karmada ``cluster.karmada.io`` ``Cluster`` dict (a Fleet's ``Cluster`` member here).
+
+        Karmada keeps no kubeconfig for a member (its join Secret holds a token and a CA), so
+        the kubeconfig is expected in the Secret ``<name>-kubeconfig``, key ``value``: Cluster
+        API's convention, which upstream's ``Cluster.spec.credential.secretRef`` follows. The
+        service checks that the Secret exists and reports it per cluster when it does not.
+        """
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        return cls(
+            name=name,
+            kind="Cluster",
+            labels=dict(meta.get("labels") or {}),
+            secret_name=f"{name}{KUBECONFIG_SUFFIX}",
         )
 
 

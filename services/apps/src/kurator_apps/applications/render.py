@@ -7,8 +7,11 @@
   named :func:`~kurator_apps.applications.names.delivery_name`, its ``spec`` copied from the
   policy plus ``sourceRef`` to the source and ``kubeConfig.secretRef`` to the member's
   kubeconfig Secret (none for the host).
-* Every object is labelled ``apps.kurator.dev/app-name: <app>``, lives in the Application's
-  namespace and, when the Application has a ``uid``, is owned by it.
+* Every object is labelled ``apps.kurator.dev/app-name: <app>`` (upstream's label) and
+  ``app.kubernetes.io/managed-by: kurator-apps`` (:func:`owned_selector` finds them again) and
+  lives in the Application's namespace. Unlike upstream there is no ``ownerReference``: the
+  Application lives on the bus, not in the API server, and Kubernetes' garbage collector
+  deletes objects whose owner it cannot find, so the service deletes them itself.
 
 Destinations follow upstream (kurator-upstream.md 3.2): a policy's ``destination`` overrides
 ``spec.destination``; ``clusterSelector.matchLabels`` (equality, ANDed) picks among the fleet's
@@ -34,10 +37,11 @@ from shared.contracts.models import apps, flux
 from shared.errors import InvalidIntent
 
 APP_LABEL: Final = "apps.kurator.dev/app-name"
+MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
+MANAGER: Final = "kurator-apps"
 SOURCE_API: Final = "source.toolkit.fluxcd.io/v1beta2"
 KUSTOMIZATION_API: Final = "kustomize.toolkit.fluxcd.io/v1beta2"
 HELM_RELEASE_API: Final = "helm.toolkit.fluxcd.io/v2beta1"
-_APPLICATION_API: Final = "apps.kurator.dev/v1alpha1"
 # The source kinds each Flux consumer can reference (Kustomization sourceRef, HelmChart sourceRef).
 _KUSTOMIZATION_SOURCES: Final = ("GitRepository", "OCIRepository")
 _HELM_SOURCES: Final = ("HelmRepository", "GitRepository")
@@ -111,21 +115,15 @@ def _source(app: apps.Application, reasons: list[validation.Reason]) -> tuple[st
     return kind, spec
 
 
+def owned_selector(app_name: str) -> str:
+    """The label selector of every Flux object rendered for the Application ``app_name``."""
+    return f"{APP_LABEL}={app_name},{MANAGED_BY_LABEL}={MANAGER}"
+
+
 def _metadata(app: apps.Application, name: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "labels": {APP_LABEL: app.metadata.name}}
+    meta: dict[str, Any] = {"name": name, "labels": {APP_LABEL: app.metadata.name, MANAGED_BY_LABEL: MANAGER}}
     if app.metadata.namespace:
         meta["namespace"] = app.metadata.namespace
-    if app.metadata.uid:
-        meta["ownerReferences"] = [
-            {
-                "apiVersion": _APPLICATION_API,
-                "kind": "Application",
-                "name": app.metadata.name,
-                "uid": app.metadata.uid,
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ]
     return meta
 
 
