@@ -45,13 +45,10 @@ class Federated:
         await self.fleet.apply(propagation.document(entry.model, planned, generation=entry.generation))
         return planned
 
-    async def repropagate(self, owners: Iterable[index.FederatedEntry]) -> list[str]:
-        names = []
+    async def repropagate(self, owners: Iterable[index.FederatedEntry]) -> None:
         for entry in {(e.namespace, e.name): e for e in owners}.values():
             await self.propagate(entry)
             self.state.touch((entry.namespace, entry.name))
-            names.append(entry.name)
-        return sorted(names)
 
 
 class FederatedDeploymentHandler:
@@ -89,7 +86,9 @@ class CompanionHandler:
         key = (token, obj.metadata.namespace or "default", obj.metadata.name)
         before = self._owners(key)
         shared.index.put_companion(obj, generation=record.generation)
-        owners = await shared.repropagate([*before, *shared.index.owners_of(obj)])
+        after = shared.index.owners_of(obj)
+        await shared.repropagate([*before, *after])  # a former owner drops it
+        owners = sorted(e.name for e in after)
         if not owners:
             return intents.accepted_status(record, message="recorded; it belongs to no FederatedDeployment")
         body = intents.accepted_status(record, message=f"follows FederatedDeployment {', '.join(owners)}")

@@ -201,8 +201,10 @@ class Tracker:
             **({"appliedGeneration": fleet.generation} if fleet is not None and fleet.generation else {}),
         }
         body["companions"] = [self._companion(at, c, current) for c in planned.companions]
-        if planned.warnings:
-            body["warnings"] = list(planned.warnings)
+        # Before the fleet's clusters are known (start-up), every named cluster looks foreign.
+        warnings = [w for w in planned.warnings if self._labels or not w.startswith("not members of the fleet")]
+        if warnings:
+            body["warnings"] = warnings
         return body
 
     def _companion(self, at: At, model: Any, current: bool) -> dict[str, Any]:

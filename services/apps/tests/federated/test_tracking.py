@@ -1,0 +1,191 @@
+"""The tracker over fleet status documents shaped as the fleet service publishes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kurator_apps.federated import index, observed, tracker
+from shared.contracts.models import apps
+
+Obj = dict[str, Any]
+AT = ("default", "frontend-app")
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def propagation_status(*, generation: int, fd_generation: int, observed_generation: int | None = None) -> Obj:
+    return {
+        "metadata": {
+            "name": "fd-frontend-app",
+            "namespace": "default",
+            "generation": generation,
+            "annotations": {"apps.kurator.dev/generation": str(fd_generation)},
+        },
+        "spec": {
+            "owner": {"service": "apps", "kind": "FederatedDeployment", "namespace": "default", "name": "frontend-app"}
+        },
+        "status": {
+            "phase": "Available",
+            "observedGeneration": generation if observed_generation is None else observed_generation,
+            "placements": [
+                {
+                    "resource": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "frontend-app"},
+                    "clusters": [
+                        {"name": "cluster-beijing", "replicas": 2},
+                        {"name": "cluster-shanghai", "replicas": 1},
+                    ],
+                    "phase": "Available",
+                },
+                {
+                    "resource": {"apiVersion": "v1", "kind": "Service", "name": "frontend-service"},
+                    "clusters": [{"name": "cluster-beijing"}, {"name": "cluster-shanghai"}],
+                    "phase": "Available",
+                },
+            ],
+        },
+    }
+
+
+def deployment_status(**clusters: Obj) -> Obj:
+    entries = [{"name": name.replace("_", "-"), **entry} for name, entry in clusters.items()]
+    return {"status": {"placement": {"clusters": entries}}}
+
+
+def healthy(assigned: int, ready: int, updated: int | None = None) -> Obj:
+    member = {"replicas": assigned, "readyReplicas": ready, "updatedReplicas": ready if updated is None else updated}
+    return {"replicas": assigned, "clusterReady": True, "applied": True, "health": "Healthy", "status": member}
+
+
+@pytest.fixture
+def state(seed_fd: Obj, fleet_labels: dict[str, dict[str, str]]) -> tracker.Tracker:
+    found = tracker.Tracker(index.Index())
+    for name, labels in fleet_labels.items():
+        found.cluster(name, labels)
+    doc = {**seed_fd, "metadata": {**seed_fd["metadata"], "namespace": "default"}}
+    found.index.put_fd(apps.FederatedDeployment.model_validate(doc), doc, generation=1)
+    return found
+
+
+def test_owner_and_applied_generation_come_from_the_fleets_propagation_status() -> None:
+    doc = propagation_status(generation=4, fd_generation=2)
+    assert observed.owner_of(doc) == AT
+    view = observed.fleet_view(doc)
+    assert view.generation == 2
+    line = view.line("Service")
+    assert line is not None
+    assert line.clusters == ("cluster-beijing", "cluster-shanghai")
+    # The fleet has not handled the latest Propagation yet: which generation runs is not known.
+    assert (
+        observed.fleet_view(propagation_status(generation=4, fd_generation=2, observed_generation=3)).generation is None
+    )
+    assert observed.owner_of({"spec": {"owner": {"service": "backup", "kind": "Schedule", "name": "x"}}}) is None
+
+
+def test_members_count_updated_ready_pods_and_name_failures() -> None:
+    found = observed.members(
+        deployment_status(
+            cluster_beijing=healthy(2, 2, updated=1),
+            cluster_shanghai={"replicas": 1, "clusterReady": False},
+            cluster_hangzhou={"replicas": 1, "clusterReady": True, "applied": False, "appliedMessage": "quota"},
+        )
+    )
+    assert found == (
+        observed.Member("cluster-beijing", 2, 1),
+        observed.Member("cluster-shanghai", 1, 0, "cluster not ready"),
+        observed.Member("cluster-hangzhou", 1, 0, "not applied: quota"),
+    )
+
+
+def test_progressing_until_the_fleet_applied_this_generation_then_available(state: tracker.Tracker) -> None:
+    state.deployment(
+        AT, observed.members(deployment_status(cluster_beijing=healthy(2, 2), cluster_shanghai=healthy(1, 1)))
+    )
+    body = state.evaluate(AT, now=T0)
+    assert body is not None
+    assert body["phase"] == "Progressing"  # ready pods, but of no generation the fleet confirmed
+    assert body["readyReplicas"] == 0
+    assert state.take_events(AT) == []
+
+    state.fleet(AT, observed.fleet_view(propagation_status(generation=1, fd_generation=1)))
+    body = state.evaluate(AT, now=T0 + timedelta(seconds=1))
+    assert body is not None
+    assert body["phase"] == "Available"
+    assert [(c["name"], c["desired"], c["ready"]) for c in body["clusters"]] == [
+        ("cluster-beijing", 2, 2),
+        ("cluster-shanghai", 1, 1),
+    ]
+    assert body["propagation"] == {"name": "fd-frontend-app", "phase": "Available", "appliedGeneration": 1}
+    [event] = state.take_events(AT)
+    assert (event.type, event.reason) == ("Normal", "Available")
+    assert state.changed(AT, body)
+    state.published(AT, body)
+    again = state.evaluate(AT, now=T0 + timedelta(seconds=2))
+    assert not state.changed(AT, again or {})  # nothing new: nothing to publish
+
+
+def test_losing_a_cluster_degrades_with_an_event(state: tracker.Tracker) -> None:
+    state.fleet(AT, observed.fleet_view(propagation_status(generation=1, fd_generation=1)))
+    state.deployment(
+        AT, observed.members(deployment_status(cluster_beijing=healthy(2, 2), cluster_shanghai=healthy(1, 1)))
+    )
+    state.evaluate(AT, now=T0)
+    state.take_events(AT)
+    down = {"replicas": 1, "clusterReady": False, "applied": True, "status": {"readyReplicas": 1}}
+    state.deployment(AT, observed.members(deployment_status(cluster_beijing=healthy(2, 2), cluster_shanghai=down)))
+    body = state.evaluate(AT, now=T0 + timedelta(seconds=5))
+    assert body is not None
+    assert body["phase"] == "Degraded"
+    shanghai = next(c for c in body["clusters"] if c["name"] == "cluster-shanghai")
+    assert shanghai["failure"] == "cluster not ready"
+    [event] = state.take_events(AT)
+    assert (event.type, event.reason) == ("Warning", "Degraded")
+    assert "cluster-shanghai: cluster not ready" in event.message
+
+
+def test_a_named_cluster_outside_the_fleet_is_a_failure(
+    seed_fd: Obj, fleet_labels: dict[str, dict[str, str]], example: Callable[..., Obj]
+) -> None:
+    state = tracker.Tracker(index.Index())
+    for name, labels in fleet_labels.items():
+        state.cluster(name, labels)
+    doc = {**seed_fd, "metadata": {**seed_fd["metadata"], "namespace": "default"}}
+    doc["spec"]["placement"]["clusters"][1]["name"] = "cluster-wuhan"
+    state.index.put_fd(apps.FederatedDeployment.model_validate(doc), doc, generation=1)
+    body = state.evaluate(AT, now=T0)
+    assert body is not None
+    assert body["phase"] == "Degraded"
+    assert {c["name"]: c.get("failure") for c in body["clusters"]}["cluster-wuhan"] == "not a member of the fleet"
+    assert body["warnings"] == ["not members of the fleet: cluster-wuhan"]
+
+
+def test_a_restart_resumes_conditions_from_the_published_status(
+    state: tracker.Tracker, fleet_labels: dict[str, dict[str, str]]
+) -> None:
+    state.fleet(AT, observed.fleet_view(propagation_status(generation=1, fd_generation=1)))
+    state.deployment(
+        AT, observed.members(deployment_status(cluster_beijing=healthy(2, 2), cluster_shanghai=healthy(1, 1)))
+    )
+    before = state.evaluate(AT, now=T0)
+    assert before is not None
+
+    restarted = tracker.Tracker(state.index)
+    for name, labels in fleet_labels.items():
+        restarted.cluster(name, labels)
+    restarted.on_bus(AT, before)
+    restarted.fleet(AT, observed.fleet_view(propagation_status(generation=1, fd_generation=1)))
+    restarted.deployment(
+        AT, observed.members(deployment_status(cluster_beijing=healthy(2, 2), cluster_shanghai=healthy(1, 1)))
+    )
+    after = restarted.evaluate(AT, now=T0 + timedelta(hours=1))
+    assert after == before  # same transition times, no new event
+    assert restarted.take_events(AT) == []
+
+
+def test_deleted_is_forgotten_and_not_revived_by_late_observations(state: tracker.Tracker) -> None:
+    state.forget(AT)
+    state.deployment(AT, observed.members(deployment_status(cluster_beijing=healthy(2, 2))))
+    assert AT not in state.dirty
+    assert state.evaluate(AT, now=T0) is None
