@@ -269,6 +269,27 @@ APPLICATION_BROKEN: list[tuple[str, list[Edit], list[tuple[str, str]]]] = [
         [(f"{_SP}[1].name", "gitrepo-kustomization-demo-0")],
         [(f"{_SP}[1].name", "FieldValueDuplicate")],
     ),
+    # Combinations Flux would refuse once rendered.
+    (
+        "kustomization over a Helm repository",
+        [("spec.source", {"helmRepository": {"url": "https://charts.example.com", "interval": "5m"}})],
+        [(f"{_SP}[0].kustomization", "FieldValueForbidden")],
+    ),
+    (
+        "helm over an OCI repository",
+        [("spec.source", {"ociRepository": {"url": "oci://ghcr.io/x", "interval": "5m"}})],
+        [(f"{_SP}[1].helm", "FieldValueForbidden")],
+    ),
+    (
+        "helm without a chart",
+        [(f"{_SP}[1].helm.chart", ...)],
+        [(f"{_SP}[1].helm.chart.spec.chart", "FieldValueRequired")],
+    ),
+    (
+        "Helm repository without an interval",
+        [("spec.source", {"helmRepository": {"url": "https://charts.example.com"}}), (f"{_SP}[0]", ...)],
+        [("spec.source.helmRepository.interval", "FieldValueRequired")],
+    ),
 ]
 
 

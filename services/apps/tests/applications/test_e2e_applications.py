@@ -11,7 +11,10 @@ left out; invalid Applications are rejected with the field; delete cleans up.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from nats.aio.client import Client
 
 from kurator_apps.adapters.flux import FLUX_RESOURCES
@@ -238,7 +242,17 @@ INVALID = {
 }
 
 
-async def test_invalid_applications_are_rejected_with_the_field(nc: Client, stack: Stack) -> None:
+async def kurator(nats_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "kurator"), *args, "--nats-url", nats_url]
+    return await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60)
+
+
+async def test_invalid_applications_are_rejected_and_the_cli_drives_it(
+    nats_url: str, nc: Client, stack: Stack, tmp_path: Path
+) -> None:
+    """Broken Applications are refused naming the field, before anything is recorded or written;
+    ``kurator apply -f`` of a Fleet, an Application and a broken one answers each, and
+    ``kurator get`` shows the Application per cluster."""
     for field, change in INVALID.items():
         doc = application("webapp")
         doc["spec"].update(copy.deepcopy(change))
@@ -246,3 +260,26 @@ async def test_invalid_applications_are_rejected_with_the_field(nc: Client, stac
         assert answer.result == "rejected", (field, answer)
         assert field in [r["field"] for r in answer.reasons], answer.reasons
     assert await flux_objects(stack.host) == {}
+
+    broken = application("webapp")
+    broken["metadata"]["name"] = "broken"
+    broken["spec"].update(copy.deepcopy(TWO_FLEETS))
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text(yaml.safe_dump_all([fleet(SHANGHAI), application("webapp"), broken]), encoding="utf-8")
+    applied = await kurator(nats_url, "apply", "-f", str(manifest))
+    assert applied.returncode != 0  # one document was refused
+    out = applied.stdout + applied.stderr
+    assert "application.apps.kurator.dev/podinfo created" in out, out
+    assert "spec.syncPolicies[1].destination.fleet" in out, out
+
+    async def progressing() -> Obj:
+        st = await status_of(nc, application())
+        assert st["phase"] == "Progressing", st
+        return st
+
+    await eventually(progressing, timeout_seconds=20, message="rendered once the Fleet is there")
+    shown = await kurator(nats_url, "get", "application", APP, "-n", NS, "-o", "yaml")
+    assert shown.returncode == 0, shown.stderr
+    listed = yaml.safe_load(shown.stdout)
+    assert listed["status"]["phase"] == "Progressing"
+    assert per_cluster(listed["status"]) == {(WEBAPP, SHANGHAI): ("Unknown", "KubeconfigSecretMissing")}

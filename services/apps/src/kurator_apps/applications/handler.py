@@ -2,8 +2,8 @@
 
 On apply (and whenever :mod:`.resync` sees the Fleet change) :meth:`ApplicationHandler.reconcile`
 
-1. renders with no members first, so that a combination Flux would refuse is rejected with its
-   field even when the Fleet is not there yet (upstream's webhook rules are in the model);
+1. (upstream's webhook rules, and the combinations Flux would refuse, were enforced by the
+   Application model before the intent was recorded);
 2. reads the Fleet's members (:mod:`.membership`); while the Fleet or a listed member is
    missing, or it has no members, nothing is written and the status is ``Pending``;
 3. renders, server-side applies the source and every delivery unit, then deletes the objects
@@ -83,7 +83,6 @@ class ApplicationHandler:
         once the lock is held; ``None`` is returned, and nothing written, when it says no.
         """
         key = (_namespace(app), app.metadata.name)
-        render.render(app, members=())  # rejects what no membership could make valid
         async with self._lock(key):
             if still_wanted is not None and not await still_wanted():
                 return None

@@ -17,8 +17,9 @@ Destinations follow upstream (kurator-upstream.md 3.2): a policy's ``destination
 ``spec.destination``; ``clusterSelector.matchLabels`` (equality, ANDed) picks among the fleet's
 members, no selector picks them all; no destination at all deploys to the host. Beyond
 upstream, combinations Flux would refuse are rejected up front with the field that causes them:
-a Kustomization needs a Git or OCI source, a HelmRelease a Helm or Git source and a chart name,
-a ``HelmRepository`` an ``interval``, and two deliveries may not share a name.
+the Application model refuses a Kustomization over a Helm repository, a HelmRelease over an OCI
+repository or without a chart name, a ``HelmRepository`` without an ``interval``; here, two
+deliveries whose names collide once truncated.
 """
 
 from __future__ import annotations
@@ -36,15 +37,14 @@ from shared.contracts import validation
 from shared.contracts.models import apps, flux
 from shared.errors import InvalidIntent
 
+Obj = dict[str, Any]
+
 APP_LABEL: Final = "apps.kurator.dev/app-name"
 MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
 MANAGER: Final = "kurator-apps"
 SOURCE_API: Final = "source.toolkit.fluxcd.io/v1beta2"
 KUSTOMIZATION_API: Final = "kustomize.toolkit.fluxcd.io/v1beta2"
 HELM_RELEASE_API: Final = "helm.toolkit.fluxcd.io/v2beta1"
-# The source kinds each Flux consumer can reference (Kustomization sourceRef, HelmChart sourceRef).
-_KUSTOMIZATION_SOURCES: Final = ("GitRepository", "OCIRepository")
-_HELM_SOURCES: Final = ("HelmRepository", "GitRepository")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,23 +96,11 @@ def parse(doc: Mapping[str, Any]) -> apps.Application:
         raise InvalidIntent(validation.reasons_from(exc)) from exc
 
 
-def _source(app: apps.Application, reasons: list[validation.Reason]) -> tuple[str, dict[str, Any]]:
+def _source(app: apps.Application) -> tuple[str, dict[str, Any]]:
     src = app.spec.source
-    found: list[tuple[str, str, flux.GitRepositorySource | flux.HelmRepositorySource | flux.OCIRepositorySource]] = []
-    if src.git_repository is not None:
-        found.append(("gitRepository", "GitRepository", src.git_repository))
-    if src.helm_repository is not None:
-        found.append(("helmRepository", "HelmRepository", src.helm_repository))
-    if src.oci_repository is not None:
-        found.append(("ociRepository", "OCIRepository", src.oci_repository))
-    field, kind, model = found[0]  # the model guarantees exactly one
-    spec = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if "interval" not in spec:
-        message = "Required value: Flux's source API needs the interval to check the repository at"
-        reasons.append(
-            validation.Reason(field=f"spec.source.{field}.interval", reason="FieldValueRequired", message=message)
-        )
-    return kind, spec
+    model = src.git_repository or src.helm_repository or src.oci_repository
+    assert model is not None  # the model guarantees exactly one
+    return src.kind, model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def owned_selector(app_name: str) -> str:
@@ -140,41 +128,18 @@ def _kube_config(member: FleetMember) -> dict[str, Any] | None:
     return {"secretRef": {"name": member.secret_name, "key": member.secret_key}}
 
 
-def _policy_spec(
-    app: apps.Application,
-    index: int,
-    policy: flux.ApplicationSyncPolicy,
-    source_kind: str,
-    reasons: list[validation.Reason],
-) -> tuple[str, dict[str, Any]] | None:
-    """``(kind, spec without kubeConfig)`` of the policy's Flux object, or ``None`` if it cannot work."""
-    at = f"spec.syncPolicies[{index}]"
+def _policy_spec(app: apps.Application, policy: flux.ApplicationSyncPolicy, source_kind: str) -> tuple[str, Obj]:
+    """``(kind, spec without kubeConfig)`` of the policy's Flux object (the model has checked that
+    the source kind suits it and that a helm policy names its chart)."""
     source_ref = {"kind": source_kind, "name": app.metadata.name}
     if policy.kustomization is not None:
-        if source_kind not in _KUSTOMIZATION_SOURCES:
-            message = f"a kustomization policy needs a gitRepository or ociRepository source, not a {source_kind}"
-            reasons.append(
-                validation.Reason(field=f"{at}.kustomization", reason="FieldValueForbidden", message=message)
-            )
-            return None
         spec = policy.kustomization.model_dump(mode="json", by_alias=True, exclude_none=True)
         spec["sourceRef"] = source_ref
         return "Kustomization", spec
     assert policy.helm is not None  # the model guarantees exactly one of kustomization and helm
-    if source_kind not in _HELM_SOURCES:
-        message = f"a helm policy needs a helmRepository or gitRepository source, not an {source_kind}"
-        reasons.append(validation.Reason(field=f"{at}.helm", reason="FieldValueForbidden", message=message))
-        return None
     spec = policy.helm.model_dump(mode="json", by_alias=True, exclude_none=True)
-    chart = copy.deepcopy(spec.get("chart") or {})
-    chart_spec = chart.setdefault("spec", {})
-    if not isinstance(chart_spec, dict) or not chart_spec.get("chart"):
-        message = "Required value: the chart's name (or path in the Git repository)"
-        reasons.append(
-            validation.Reason(field=f"{at}.helm.chart.spec.chart", reason="FieldValueRequired", message=message)
-        )
-        return None
-    chart_spec["sourceRef"] = source_ref
+    chart = copy.deepcopy(spec["chart"])
+    chart["spec"]["sourceRef"] = source_ref
     spec["chart"] = chart
     return "HelmRelease", spec
 
@@ -183,10 +148,10 @@ def render(app: apps.Application, *, members: Sequence[FleetMember]) -> Renderin
     """The Flux objects for ``app`` given the ``members`` of its fleet (module docstring).
 
     Raises:
-        InvalidIntent: a combination Flux would refuse, or two deliveries with the same name.
+        InvalidIntent: two deliveries with the same name.
     """
     reasons: list[validation.Reason] = []
-    source_kind, source_spec = _source(app, reasons)
+    source_kind, source_spec = _source(app)
     source = {
         "apiVersion": SOURCE_API,
         "kind": source_kind,
@@ -197,10 +162,7 @@ def render(app: apps.Application, *, members: Sequence[FleetMember]) -> Renderin
     unmatched: list[str] = []
     names: dict[str, int] = {}
     for index, (policy, policy_name) in enumerate(zip(app.spec.sync_policies, app.policy_names(), strict=True)):
-        rendered = _policy_spec(app, index, policy, source_kind, reasons)
-        if rendered is None:
-            continue
-        kind, spec = rendered
+        kind, spec = _policy_spec(app, policy, source_kind)
         selected = _selected(policy.destination or app.spec.destination, members)
         if not selected:
             unmatched.append(policy_name)

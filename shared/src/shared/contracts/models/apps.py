@@ -153,6 +153,7 @@ class ApplicationSpec(WireModel):
         problems = validation.Problems()
         if not self.sync_policies:
             problems.add("syncPolicies", "at least one sync policy is required", "FieldValueRequired")
+        self._check_flux_combinations(problems)
         # One fleet per application (upstream webhook): spec.destination's, else the first policy's.
         fleet = self.destination.fleet if self.destination else None
         for i, policy in enumerate(self.sync_policies):
@@ -167,6 +168,26 @@ class ApplicationSpec(WireModel):
                 )
         problems.raise_if_any()
         return self
+
+    def _check_flux_combinations(self, problems: validation.Problems) -> None:
+        # What Flux would refuse once rendered (kurator-upstream.md 3.3), caught before anything is recorded.
+        source = self.source.kind
+        helm_repository = self.source.helm_repository
+        if helm_repository is not None and helm_repository.interval is None:
+            message = "Required value: Flux's source API needs the interval to check the repository at"
+            problems.add("source.helmRepository.interval", message, "FieldValueRequired")
+        for i, policy in enumerate(self.sync_policies):
+            if policy.kustomization is not None and source not in flux.KUSTOMIZATION_SOURCES:
+                message = f"a kustomization policy needs a gitRepository or ociRepository source, not a {source}"
+                problems.add(f"syncPolicies[{i}].kustomization", message, "FieldValueForbidden")
+            if policy.helm is None:
+                continue
+            if source not in flux.HELM_SOURCES:
+                message = f"a helm policy needs a helmRepository or gitRepository source, not an {source}"
+                problems.add(f"syncPolicies[{i}].helm", message, "FieldValueForbidden")
+            elif not isinstance(spec := (policy.helm.chart or {}).get("spec"), dict) or not spec.get("chart"):
+                message = "Required value: the chart's name (or path in the Git repository)"
+                problems.add(f"syncPolicies[{i}].helm.chart.spec.chart", message, "FieldValueRequired")
 
     @property
     def fleet(self) -> str | None:

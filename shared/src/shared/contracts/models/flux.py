@@ -82,6 +82,19 @@ class ApplicationSource(WireModel):
         problems.raise_if_any()
         return self
 
+    @property
+    def kind(self) -> str:
+        """The Flux source kind: ``GitRepository``, ``HelmRepository`` or ``OCIRepository``."""
+        if self.git_repository is not None:
+            return "GitRepository"
+        return "HelmRepository" if self.helm_repository is not None else "OCIRepository"
+
+
+KUSTOMIZATION_SOURCES: Final = ("GitRepository", "OCIRepository")
+"""The source kinds a Flux Kustomization's ``sourceRef`` takes."""
+HELM_SOURCES: Final = ("HelmRepository", "GitRepository")
+"""The source kinds a Flux HelmChart's ``sourceRef`` takes."""
+
 
 class KustomizationPolicy(PassThrough):
     interval: common.GoDuration
