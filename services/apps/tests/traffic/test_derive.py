@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kurator_apps.traffic import derive, locality, subsets
-from kurator_apps.traffic.mesh import MemberCluster
+from kurator_apps.traffic.mesh import PRIMARY_LABEL, MemberCluster
 from shared.contracts.models import istio
 from shared.errors import InvalidIntent
 
@@ -83,9 +83,16 @@ def test_seed_destination_rule_has_a_subset_per_cluster(
     assert plan.warnings == ()
 
 
-def test_seed_is_written_to_every_primary(seed_vs: Obj, fleet: list[MemberCluster]) -> None:
-    # No cluster is labelled primary: multi-primary, every cluster but the edge site.
-    assert _plan(seed_vs, fleet).primaries == (
+def test_seed_is_written_to_the_labelled_primary(seed_vs: Obj, fleet: list[MemberCluster]) -> None:
+    # The example fleet labels beijing istio.kurator.dev/primary=true: primary-remote.
+    assert _plan(seed_vs, fleet).primaries == ("cluster-beijing",)
+
+
+def test_without_a_primary_label_every_cluster_but_the_edge_site_is_one(
+    seed_vs: Obj, fleet: list[MemberCluster]
+) -> None:
+    unlabelled = [MemberCluster(c.name, {k: v for k, v in c.labels.items() if k != PRIMARY_LABEL}) for c in fleet]
+    assert _plan(seed_vs, unlabelled).primaries == (
         "cluster-beijing",
         "cluster-guangzhou",
         "cluster-hangzhou",

@@ -40,24 +40,19 @@ def test_seed_is_ready_on_the_example_fleet(seed_vs: Obj, fleet: list[MemberClus
         "message": "subset beijing: cluster cluster-beijing is ready",
         "serving": True,
     }
-    assert [name for name, _ in verdict.primaries] == [
-        "cluster-beijing",
-        "cluster-guangzhou",
-        "cluster-hangzhou",
-        "cluster-shanghai",
-        "cluster-suzhou-staging",
-    ]
+    assert [name for name, _ in verdict.primaries] == ["cluster-beijing"]  # labelled the primary
 
 
 def test_a_cluster_that_is_down(seed_vs: Obj, fleet: list[MemberCluster]) -> None:
-    fleet = _down(fleet, "cluster-guangzhou")
+    fleet = _down(_down(fleet, "cluster-guangzhou"), "cluster-beijing")
     verdict = _verdict(seed_vs, fleet)
     assert not verdict.ready
     guangzhou = verdict.subsets[2]
     assert (guangzhou.exists, guangzhou.ready, guangzhou.serving, guangzhou.ok) == (True, False, None, False)
     assert verdict.problems == (
+        "subset beijing: cluster cluster-beijing is not ready",
         "subset guangzhou: cluster cluster-guangzhou is not ready",
-        "primary cluster cluster-guangzhou is not ready",
+        "primary cluster cluster-beijing is not ready",
     )
 
 
