@@ -145,6 +145,14 @@ class DesiredStateStore:
         self._remember(address.key, Versioned(record, new_revision))
         return new_revision
 
+    async def keys(self, *, kind: str | None = None) -> list[str]:
+        """Every key (tombstones too), or only those of one kind token: a scan without the reads."""
+        try:
+            keys = await self._kv.keys()
+        except NoKeysError:
+            return []
+        return [k for k in keys if kind is None or k.startswith(f"{kind}.")]
+
     async def items(self) -> AsyncIterator[tuple[str, Versioned]]:
         """Every live (non-tombstone) entry."""
         try:

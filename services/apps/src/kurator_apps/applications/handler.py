@@ -5,7 +5,8 @@ On apply (and whenever :mod:`.resync` sees the Fleet change) :meth:`ApplicationH
 1. (upstream's webhook rules, and the combinations Flux would refuse, were enforced by the
    Application model before the intent was recorded);
 2. reads the Fleet's members (:mod:`.membership`); while the Fleet or a listed member is
-   missing, or it has no members, nothing is written and the status is ``Pending``;
+   missing nothing is written (upstream waits too) and the status is ``Pending``, as it is
+   when the Fleet has no members (then only the source is written);
 3. renders, server-side applies the source and every delivery unit, then deletes the objects
    carrying this Application's labels that the rendering no longer has (fewer clusters or
    policies, another source kind);
@@ -23,7 +24,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from kurator_apps.applications import failures, membership, progress, render
-from kurator_apps.applications.members import FleetMember
 from shared.bus import store
 from shared.contracts.meta import KubeObject
 from shared.contracts.models import apps
@@ -88,10 +88,14 @@ class ApplicationHandler:
                 return None
             members = await self.members(app)
             self.rendered_with[key] = members
-            if members is not None and (not members.complete or not members.members):
+            if members is not None and not members.complete:
                 return progress.pending(members, generation=generation, now=changed_at)
             rendering = render.render(app, members=members.members if members is not None else ())
             observed = await self._write(app, rendering)
+            if members is not None and not members.members:
+                # Written all the same: the source, and no delivery units (a Fleet that lost its
+                # last member loses them here).
+                return progress.pending(members, generation=generation, now=changed_at)
             return progress.rendered(rendering, observed, membership=members, generation=generation, now=changed_at)
 
     async def _write(self, app: apps.Application, rendering: render.Rendering) -> progress.Observed:
@@ -117,24 +121,20 @@ class ApplicationHandler:
         return pruned
 
     async def _kubeconfig_problems(self, namespace: str, rendering: render.Rendering) -> dict[str, str]:
-        members: dict[str, FleetMember] = {}
+        secrets: dict[str, tuple[str, str]] = {}
         for delivery in rendering.deliveries:
-            spec = delivery.object["spec"].get("kubeConfig")
-            if spec is not None:
-                ref = spec["secretRef"]
-                members[delivery.cluster] = FleetMember(
-                    name=delivery.cluster, kind=delivery.cluster_kind, secret_name=ref["name"], secret_key=ref["key"]
-                )
+            kube_config = delivery.object["spec"].get("kubeConfig")
+            if kube_config is not None:
+                secrets[delivery.cluster] = (kube_config["secretRef"]["name"], kube_config["secretRef"]["key"])
         problems: dict[str, str] = {}
-        for cluster, member in members.items():
-            assert member.secret_name is not None
-            with failures.on_host(f"Secret {namespace}/{member.secret_name}"):
-                keys = await self._flux.secret_keys(namespace=namespace, name=member.secret_name)
-            where = f"Secret {namespace}/{member.secret_name}"
+        for cluster, (name, key) in secrets.items():
+            where = f"Secret {namespace}/{name}"
+            with failures.on_host(where):
+                keys = await self._flux.secret_keys(namespace=namespace, name=name)
             if keys is None:
                 problems[cluster] = f"{where} (the kubeconfig of {cluster}) does not exist: Flux cannot reach it"
-            elif member.secret_key not in keys:
-                problems[cluster] = f"{where} has no key {member.secret_key!r} (the kubeconfig of {cluster})"
+            elif key not in keys:
+                problems[cluster] = f"{where} has no key {key!r} (the kubeconfig of {cluster})"
         return problems
 
     async def on_delete(self, record: store.Record) -> None:

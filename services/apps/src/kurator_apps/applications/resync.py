@@ -54,6 +54,7 @@ class Resync:
         self._coalesce = coalesce.total_seconds()
         self._watched = watched
         self._info = kinds.for_token("apps", TOKEN)
+        self._known: set[subjects.ObjectAddress] = set()
 
     async def run(self) -> None:
         """Watch and sweep until cancelled."""
@@ -81,23 +82,35 @@ class Resync:
             except Exception:
                 log.warning("applications.sweep_failed", exc_info=True)
 
+    async def _addresses(self, *, everything: bool) -> set[subjects.ObjectAddress]:
+        # A full sweep lists the store's Application keys (no reads of other kinds' entries, so
+        # a store full of FederatedDeployments costs one key listing); a change-triggered one
+        # takes those known since plus any this replica has reconciled for an intent.
+        if everything:
+            keys = await self._desired.keys(kind=TOKEN)
+            self._known = {subjects.parse_object(f"{subjects.PREFIX}.status.apps.{key}")[1] for key in keys}
+        handled = {subjects.ObjectAddress("apps", TOKEN, ns, name) for ns, name in self._handler.rendered_with}
+        return self._known | handled
+
     async def sweep(self, *, everything: bool) -> int:
         """Reconcile the Applications whose membership changed (all of them if ``everything``);
         returns how many statuses were published."""
         published = 0
-        async for key, item in self._desired.items():
-            if key.split(".", 1)[0] != TOKEN:
+        for address in sorted(await self._addresses(everything=everything), key=lambda a: a.key):
+            found = await self._desired.get(address)
+            if found is None or found.record.deleted:
+                self._known.discard(address)
                 continue
             try:
-                published += await self._one(item.record, everything=everything)
+                published += await self._one(found.record, everything=everything)
             except asyncio.CancelledError:
                 raise
             except InvalidIntent as exc:
-                # Valid when applied; the new membership makes it unrenderable (e.g. two
-                # deliveries now share a name). Its status keeps the last good rendering.
-                log.warning("applications.unrenderable", key=key, error=str(exc))
+                # Valid when applied; the new membership makes it unrenderable (two deliveries
+                # now share a name). Its status keeps the last good rendering.
+                log.warning("applications.unrenderable", application=address.display(), error=str(exc))
             except Exception:
-                log.warning("applications.reconcile_failed", key=key, exc_info=True)
+                log.warning("applications.reconcile_failed", application=address.display(), exc_info=True)
         return published
 
     async def _one(self, record: store.Record, *, everything: bool) -> int:
