@@ -31,11 +31,13 @@ APPLY_RESULT: dict[str, str] = {
     "propagationpolicy": "Applied",
     "clusterpropagationpolicy": "Applied",
     "deployment": "Applied",
+    "volcanojob": "Pending",
 }
 PHASES: dict[str, set[str]] = {
     "propagationpolicy": {"Applied"},
     "clusterpropagationpolicy": {"Applied"},
     "deployment": {"Applied", "Progressing", "Available"},
+    "volcanojob": {"Pending", "Inqueue", "Running", "Completed"},
 }
 
 
