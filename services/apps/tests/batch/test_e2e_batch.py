@@ -4,7 +4,8 @@ member, and the job's status and events on the bus say where it went and how it 
 Covered: the seed's TensorFlow job (1 ps + 2 workers on ``node-type: gpu``, ``minAvailable: 3``)
 lands on the only cluster with GPU nodes and goes Pending -> Running -> Completed; a gang that
 does not fit waits with the shortfall per cluster and is placed once capacity is freed (the
-job holding the GPUs is deleted), its own queue created there; broken variants (duplicate task
+job holding the GPUs is deleted), its own queue created there, or once capacity appears (a GPU
+node added); broken variants (duplicate task
 names, ``minAvailable`` above the replicas; a queue closed everywhere) are rejected with
 field-specific reasons and nothing is written to any member.
 """
@@ -224,6 +225,27 @@ async def test_a_gang_too_big_waits_and_is_placed_when_capacity_frees(
     assert research is not None
     assert research["spec"]["weight"] == 3
     assert events.of("gpu-late")[:2] == ["waiting", "placed"]
+
+    # Capacity that appears (a node added to the member) is found by the periodic re-check.
+    wide = gpu_job("gpu-wide", workers=3, gpus=4)
+    [third] = await submit(nc, wide)
+    assert third.phase == "Waiting", third.status
+    add_gpu_node(stack, GUANGZHOU, "gpu-extra", gpus=8)
+    assert (await phase_is(nc, wide, "Running"))["cluster"] == GUANGZHOU
+
+
+def add_gpu_node(sim: app.Running, cluster: str, name: str, *, gpus: int) -> None:
+    store = sim.fleet.members[cluster].store
+    rt = store.registry.by_key(("", "nodes"))
+    model = next(n for n in store.iter_raw(rt) if (n["metadata"].get("labels") or {}).get("node-type") == "gpu")
+    node = copy.deepcopy(model)
+    node["metadata"] = {"name": name, "labels": {**model["metadata"]["labels"], "kubernetes.io/hostname": name}}
+    for key in ("capacity", "allocatable"):
+        node["status"][key] = {**node["status"][key], "nvidia.com/gpu": str(gpus)}
+    store.create(rt, None, node)
+    created = store.find(rt, None, name)
+    assert created is not None
+    store.update(rt, None, name, {**created, "status": node["status"]}, subresource="status")
 
 
 async def test_broken_jobs_are_rejected_and_nothing_is_written(

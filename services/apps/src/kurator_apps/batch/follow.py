@@ -2,8 +2,10 @@
 
 One loop (under the service's lease, so in one replica) keeps a watch on the ``Job``\\s and
 ``PodGroup``\\s we wrote on every ready member (:meth:`ports.Members.follow`) and, every
-``resync`` or as soon as capacity was freed (a job finished or was deleted), tries again to
-place the jobs whose status says ``Waiting`` (:meth:`Placer.resync_waiting`).
+``resync`` or as soon as capacity may have appeared (a job finished or was deleted, a member's
+status changed on ``kurator.status.fleet.cluster._.<name>``), tries again to place the jobs
+whose status says ``Waiting`` (:meth:`Placer.resync_waiting`). The periodic pass catches what
+no signal announces, such as nodes added to a member.
 
 Each member event recomposes the job's status (:func:`kurator_apps.batch.status.placed`) and
 publishes it on ``kurator.status.apps.volcanojob.<ns>.<name>`` when it changed, with an event
@@ -18,11 +20,12 @@ from datetime import timedelta
 from typing import Any, Final
 
 import structlog
+from nats.js import JetStreamContext
 
 from kurator_apps.batch import capacity, ports, render, status
 from kurator_apps.batch.placing import Placer, job_address
 from shared import errors
-from shared.bus import store
+from shared.bus import reader, store
 from shared.contracts import cloudevents, subjects
 from shared.k8s import errors as k8s_errors
 
@@ -40,8 +43,16 @@ def _owner_job(podgroup: ports.RawObject) -> str | None:
 
 
 class Follower:
-    def __init__(self, *, placer: Placer, desired: store.DesiredStateStore, resync: timedelta = RESYNC) -> None:
+    def __init__(
+        self,
+        *,
+        placer: Placer,
+        desired: store.DesiredStateStore,
+        js: JetStreamContext | None = None,
+        resync: timedelta = RESYNC,
+    ) -> None:
         self._placer = placer
+        self._js = js
         self._members = placer.members
         self._desired = desired
         self._resync = resync
@@ -49,6 +60,7 @@ class Follower:
         self._watches: dict[str, asyncio.Task[None]] = {}
 
     async def run(self) -> None:
+        fleet = asyncio.create_task(self._wake_on_fleet_changes(), name="volcano-fleet-changes")
         try:
             while True:
                 await self._follow_ready_members()
@@ -58,9 +70,16 @@ class Follower:
                     log.warning("volcanojob.resync_failed", error=str(exc))
                 await self._pause()
         finally:
-            for task in self._watches.values():
+            for task in (fleet, *self._watches.values()):
                 task.cancel()
-            await asyncio.gather(*self._watches.values(), return_exceptions=True)
+            await asyncio.gather(fleet, *self._watches.values(), return_exceptions=True)
+
+    async def _wake_on_fleet_changes(self) -> None:
+        """A member's status changing (ready again, new capacity, a cluster joining) may make room."""
+        if self._js is None:
+            return
+        async for _ in reader.watch(self._js, subjects.statuses("fleet", "cluster")):
+            self._placer.capacity_freed.set()
 
     async def _pause(self) -> None:
         """Until capacity is freed or ``resync`` has passed.

@@ -38,7 +38,7 @@ def build(context: ServiceContext) -> Extensions:
         return Extensions()
     members = volcano.VolcanoMembers(context.kube)
     placer = placing.Placer(members=members, js=context.js, desired=context.desired, publisher=context.publisher)
-    follower = follow.Follower(placer=placer, desired=context.desired)
+    follower = follow.Follower(placer=placer, desired=context.desired, js=context.js)
     return Extensions(
         handlers={
             placing.JOB: handlers.JobHandler(placer),
