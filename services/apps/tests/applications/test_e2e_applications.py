@@ -251,8 +251,9 @@ async def test_invalid_applications_are_rejected_and_the_cli_drives_it(
     nats_url: str, nc: Client, stack: Stack, tmp_path: Path
 ) -> None:
     """Broken Applications are refused naming the field, before anything is recorded or written;
-    ``kurator apply -f`` of a Fleet, an Application and a broken one answers each, and
-    ``kurator get`` shows the Application per cluster."""
+    ``kurator apply -f`` of an AttachedCluster, a Fleet, an Application and a broken one answers
+    each, and ``kurator get`` shows the Application per cluster (the AttachedCluster reached
+    through its own kubeconfig Secret)."""
     for field, change in INVALID.items():
         doc = application("webapp")
         doc["spec"].update(copy.deepcopy(change))
@@ -261,11 +262,34 @@ async def test_invalid_applications_are_rejected_and_the_cli_drives_it(
         assert field in [r["field"] for r in answer.reasons], answer.reasons
     assert await flux_objects(stack.host) == {}
 
+    # An AttachedCluster member: its kubeconfig Secret (in the Fleet's namespace) is what Flux uses.
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "edge", "cluster": {"server": "https://edge-a.example.com:6443"}}],
+        "users": [{"name": "edge", "user": {"token": "t0ken"}}],
+        "contexts": [{"name": "edge", "context": {"cluster": "edge", "user": "edge"}}],
+        "current-context": "edge",
+    }
+    secret = {
+        "metadata": {"name": "edge-a-access", "namespace": NS},
+        "stringData": {"config": yaml.safe_dump(kubeconfig)},
+    }
+    await stack.host.apply(resources.SECRETS, secret)
+    attached = {
+        "apiVersion": "cluster.kurator.dev/v1alpha1",
+        "kind": "AttachedCluster",
+        "metadata": {"name": "edge-a", "namespace": NS, "labels": {"region": "east-china"}},
+        "spec": {"kubeconfig": {"name": "edge-a-access", "key": "config"}},
+    }
+    with_edge = fleet(SHANGHAI)
+    with_edge["spec"]["clusters"].append({"name": "edge-a", "kind": "AttachedCluster"})
+
     broken = application("webapp")
     broken["metadata"]["name"] = "broken"
     broken["spec"].update(copy.deepcopy(TWO_FLEETS))
     manifest = tmp_path / "app.yaml"
-    manifest.write_text(yaml.safe_dump_all([fleet(SHANGHAI), application("webapp"), broken]), encoding="utf-8")
+    manifest.write_text(yaml.safe_dump_all([attached, with_edge, application("webapp"), broken]), encoding="utf-8")
     applied = await kurator(nats_url, "apply", "-f", str(manifest))
     assert applied.returncode != 0  # one document was refused
     out = applied.stdout + applied.stderr
@@ -277,9 +301,24 @@ async def test_invalid_applications_are_rejected_and_the_cli_drives_it(
         assert st["phase"] == "Progressing", st
         return st
 
-    await eventually(progressing, timeout_seconds=20, message="rendered once the Fleet is there")
+    edge = "webapp-attachedcluster-edge-a"
+    expected = {
+        (WEBAPP, SHANGHAI): ("Unknown", "KubeconfigSecretMissing"),
+        (edge, "edge-a"): ("Unknown", "WaitingForFlux"),
+    }
+
+    async def both_members() -> Obj:
+        st = await progressing()
+        assert per_cluster(st) == expected, st
+        return st
+
+    await eventually(both_members, timeout_seconds=20, message="rendered once the Fleet and its members are there")
+    found = await flux_objects(stack.host)
+    assert found[("Kustomization", edge)]["spec"]["kubeConfig"] == {
+        "secretRef": {"name": "edge-a-access", "key": "config"}
+    }
     shown = await kurator(nats_url, "get", "application", APP, "-n", NS, "-o", "yaml")
     assert shown.returncode == 0, shown.stderr
     listed = yaml.safe_load(shown.stdout)
     assert listed["status"]["phase"] == "Progressing"
-    assert per_cluster(listed["status"]) == {(WEBAPP, SHANGHAI): ("Unknown", "KubeconfigSecretMissing")}
+    assert per_cluster(listed["status"]) == expected
