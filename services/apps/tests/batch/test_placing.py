@@ -1,0 +1,114 @@
+"""The placer against a fake fleet and a real NATS: a job placed once stays where it is, even for a
+replica that never placed it (the cluster is read back from the job's last status on the bus),
+while a new job goes where there is most room now; delete removes it from that member only."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, cast
+
+from nats.aio.client import Client
+
+from kurator_apps.batch import ports
+from kurator_apps.batch.placing import Placer, job_address
+from shared.bus import store, streams
+from shared.bus.publisher import Publisher
+from shared.contracts import subjects
+
+Obj = dict[str, Any]
+SEED = "04-volcano-job-tensorflow.yaml"
+
+
+def gpu_nodes(count: int) -> list[Obj]:
+    allocatable = {"cpu": "32", "memory": "128Gi", "pods": "110", "nvidia.com/gpu": "4"}
+    return [
+        {"metadata": {"name": f"g{i}", "labels": {"node-type": "gpu"}}, "status": {"allocatable": allocatable}}
+        for i in range(count)
+    ]
+
+
+class FakeMembers:
+    """Members with GPU nodes, Volcano's ``default`` queue open, and the jobs written to them."""
+
+    def __init__(self, nodes: Mapping[str, int]) -> None:
+        self.nodes = {cluster: gpu_nodes(n) for cluster, n in nodes.items()}
+        self.jobs: dict[str, dict[tuple[str, str], Obj]] = {cluster: {} for cluster in nodes}
+
+    async def ready_clusters(self) -> list[str]:
+        return sorted(self.nodes)
+
+    async def state(self, cluster: str) -> ports.MemberState:
+        queues = {"default": {"metadata": {"name": "default"}, "status": {"state": "Open"}}}
+        return ports.MemberState(cluster, self.nodes[cluster], [], list(self.jobs[cluster].values()), queues)
+
+    async def apply_namespace(self, cluster: str, name: str) -> None:
+        return None
+
+    async def apply_queue(self, cluster: str, body: Mapping[str, Any]) -> Obj:
+        raise AssertionError("the default queue exists")
+
+    async def find_queue(self, cluster: str, name: str) -> Obj | None:
+        return (await self.state(cluster)).queues.get(name)
+
+    async def delete_queue(self, cluster: str, name: str) -> bool:
+        return False
+
+    async def apply_job(self, cluster: str, body: Mapping[str, Any]) -> Obj:
+        key = (str(body["metadata"]["namespace"]), str(body["metadata"]["name"]))
+        self.jobs[cluster][key] = copy.deepcopy(dict(body))
+        return self.jobs[cluster][key]
+
+    async def find_job(self, cluster: str, namespace: str, name: str) -> Obj | None:
+        return self.jobs[cluster].get((namespace, name))
+
+    async def delete_job(self, cluster: str, namespace: str, name: str) -> bool:
+        return self.jobs[cluster].pop((namespace, name), None) is not None
+
+    async def follow(self, cluster: str) -> AsyncIterator[ports.MemberEvent]:
+        raise AssertionError("not followed here")
+        yield  # pragma: no cover
+
+
+class NoDesired:
+    async def get(self, address: subjects.ObjectAddress) -> None:
+        return None
+
+
+def placer(members: FakeMembers, nc: Client) -> Placer:
+    desired = cast(store.DesiredStateStore, NoDesired())
+    return Placer(members=members, js=nc.jetstream(), desired=desired, publisher=Publisher(nc, source="test"))
+
+
+async def place_and_publish(p: Placer, nc: Client, job: Obj) -> Obj:
+    """What the intent processor does: the handler's status, published on the job's subject."""
+    body, _ = await p.apply(job, generation=1, changed_at="2026-01-01T00:00:00Z")
+    await Publisher(nc, source="test").status(job_address(job), {**job, "status": body}, causation_id=None)
+    return body
+
+
+async def test_a_placed_job_stays_on_its_cluster_across_replicas(nc: Client, example: Callable[..., Obj]) -> None:
+    await streams.declare_streams(nc.jetstream())
+    members = FakeMembers({"gpu-a": 2, "gpu-b": 1})
+    job = example(SEED)
+    job["metadata"]["namespace"] = "default"
+    first = await place_and_publish(placer(members, nc), nc, job)
+    assert first["cluster"] == "gpu-a"  # more GPU nodes: more room left for the next gang
+
+    members.nodes["gpu-b"] = gpu_nodes(4)  # now gpu-b has the most room
+    other = placer(members, nc)  # another replica, or this one restarted: no memory of its own
+    again = copy.deepcopy(job)
+    again["spec"]["tasks"][1]["replicas"] = 3
+    body, event = await other.apply(again, generation=2, changed_at="2026-01-01T00:01:00Z")
+    assert (body["cluster"], event) == ("gpu-a", None)
+    assert members.jobs["gpu-a"][("default", "tensorflow-training")]["spec"]["tasks"][1]["replicas"] == 3
+    assert members.jobs["gpu-b"] == {}
+
+    fresh = copy.deepcopy(job)
+    fresh["metadata"]["name"] = "second-run"
+    assert (await place_and_publish(other, nc, fresh))["cluster"] == "gpu-b"
+
+    await other.remove(job)
+    assert ("default", "tensorflow-training") not in members.jobs["gpu-a"]
+    assert ("default", "second-run") in members.jobs["gpu-b"]
+    assert other.capacity_freed.is_set()
