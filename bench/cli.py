@@ -9,7 +9,8 @@ One fresh ``nats-server`` (a temporary store, a free port) serves every scenario
 then 2 and 3 again for every further log level asked for; then, against a separate simulator
 process, 4. ``sim-get`` (simple GETs/s) and 5. ``sim-watch`` (watch fan-out latency); then
 6. ``fleet-e2e``: policies through a ``kurator-fleet`` process and a simulator process until
-Karmada has scheduled them (its own ``nats-server``). See ``bench/README.md``.
+Karmada has scheduled them (its own ``nats-server``); ``traffic-weights``: VirtualService weight
+changes until the mesh primary's watch shows them. See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
-from bench import fleet, pipeline, placement, raw, report, services, simulator, workload
+from bench import federated, fleet, pipeline, placement, raw, report, services, simulator, traffic, workload
 from bench.stats import CpuMeter, ScenarioResult
 from shared.runtime import natsserver
 
@@ -63,6 +64,11 @@ class Options:
     skip_sim: bool
     skip_fleet: bool
     skip_placement: bool
+    skip_traffic: bool
+    traffic_changes: int
+    skip_federated: bool
+    federated_count: int
+    federated_time_scale: float
     placement_decisions: int
     fleet_pairs: int
     sim_gets: int
@@ -131,6 +137,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--skip-sim", action="store_true", help="skip the simulator scenarios")
     p.add_argument("--skip-fleet", action="store_true", help="skip the fleet end-to-end scenario")
     p.add_argument("--skip-placement", action="store_true", help="skip the placement engine scenario")
+    p.add_argument("--skip-traffic", action="store_true", help="skip the VirtualService weight-change scenario")
+    p.add_argument("--traffic-changes", type=int, default=300, help="weight changes in the traffic scenario")
+    p.add_argument("--skip-federated", action="store_true", help="skip the FederatedDeployment scenario")
+    p.add_argument("--federated-count", type=int, default=450, help="FederatedDeployments in the federated scenario")
+    p.add_argument(
+        "--federated-time-scale", type=float, default=10.0, help="simulator speed-up in the federated scenario"
+    )
     p.add_argument("--placement-decisions", type=int, default=5000, help="decisions per placement configuration")
     p.add_argument(
         "--fleet-pairs", type=int, default=1000, help="PropagationPolicy+Deployment pairs in the fleet scenario"
@@ -180,6 +193,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         skip_sim=a.skip_sim,
         skip_fleet=a.skip_fleet,
         skip_placement=a.skip_placement,
+        skip_traffic=a.skip_traffic,
+        traffic_changes=a.traffic_changes,
+        skip_federated=a.skip_federated,
+        federated_count=a.federated_count,
+        federated_time_scale=a.federated_time_scale,
         placement_decisions=a.placement_decisions,
         fleet_pairs=a.fleet_pairs,
         sim_gets=a.sim_gets,
@@ -409,6 +427,33 @@ async def run_all(opts: Options, work: workload.Workload) -> tuple[list[Scenario
         for r in results[-1:]:
             if r.missing:
                 notes.append(f"fleet-e2e: {r.missing} pairs not Scheduled within {opts.timeout:g} s")
+    if not opts.skip_federated:
+        print(f"bench: federated end to end, {opts.federated_count:,} FederatedDeployments", file=sys.stderr)
+        results += await federated.run(
+            count=opts.federated_count,
+            publish_batch=opts.publish_batch,
+            warmup=min(opts.warmup, 30),
+            timeout_seconds=opts.timeout,
+            time_scale=opts.federated_time_scale,
+            work_dir=opts.work_dir,
+            service_env=opts.service_env,
+        )
+        for r in results[-1:]:
+            if r.missing:
+                notes.append(f"federated-e2e: {r.missing} FederatedDeployments not Available within {opts.timeout:g} s")
+            if r.rate_per_second < federated.GOAL_PER_SECOND:
+                notes.append(f"federated-e2e: {r.rate_per_second:g}/s, below the {federated.GOAL_PER_SECOND:g}/s goal")
+    if not opts.skip_traffic:
+        print(f"bench: traffic, {opts.traffic_changes:,} weight changes", file=sys.stderr)
+        results += await traffic.run(
+            changes=opts.traffic_changes,
+            timeout_seconds=opts.timeout,
+            work_dir=opts.work_dir,
+            service_env=opts.service_env,
+        )
+        for r in results[-1:]:
+            if not r.extra["goal_met"]:
+                notes.append(f"traffic-weights: p99 {r.latency.p99_ms:g} ms, {r.missing} missing (goal < 100 ms)")
     return results, notes
 
 
@@ -447,4 +492,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "placement_goal_met",
         )
     )
+    failed = failed or any(r.scenario == "federated-e2e" and not r.extra.get("goal_met") for r in results)
+    failed = failed or any(r.scenario == "traffic-weights" and not r.extra["goal_met"] for r in results)
     return 1 if opts.check and failed else 0

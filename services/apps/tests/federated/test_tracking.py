@@ -117,7 +117,7 @@ def test_progressing_until_the_fleet_applied_this_generation_then_available(stat
         ("cluster-beijing", 2, 2),
         ("cluster-shanghai", 1, 1),
     ]
-    assert body["propagation"] == {"name": "fd-frontend-app", "phase": "Available", "appliedGeneration": 1}
+    assert body["propagation"] == {"name": "fd-frontend-app", "appliedGeneration": 1}
     [event] = state.take_events(AT)
     assert (event.type, event.reason) == ("Normal", "Available")
     assert state.changed(AT, body)

@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 SERVICE: Final = "apps"
 DEADLINE_CHECK: Final = timedelta(seconds=5)
+COALESCE: Final = timedelta(milliseconds=25)
 
 
 def fd_address(namespace: str, name: str) -> subjects.ObjectAddress:
@@ -125,6 +126,9 @@ async def publish(state: tracker.Tracker, publisher: Publisher, *, clock: Callab
     try:
         while True:
             await state.wake.wait()
+            # A rollout's observations come in bursts (the Propagation's, then the Deployment's
+            # statuses): a short pause publishes one status for the burst instead of one each.
+            await asyncio.sleep(COALESCE.total_seconds())
             state.wake.clear()
             batch, state.dirty = state.dirty, set()
             await _bounded((lambda at=at: _publish_one(state, publisher, at, now())) for at in sorted(batch))

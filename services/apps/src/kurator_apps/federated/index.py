@@ -53,6 +53,14 @@ class Index:
         self._fds: dict[tuple[str, str], FederatedEntry] = {}
         self._companions: dict[Key, tuple[int, companions.Companion]] = {}
         self._by_namespace: dict[str, set[Key]] = {}
+        self._versions: dict[str, int] = {}
+
+    def version(self, namespace: str) -> int:
+        """Changes whenever a companion in ``namespace`` comes, changes or goes (to cache plans by)."""
+        return self._versions.get(namespace, 0)
+
+    def _bump(self, namespace: str) -> None:
+        self._versions[namespace] = self._versions.get(namespace, 0) + 1
 
     # -- FederatedDeployments ---------------------------------------------------------------
 
@@ -87,10 +95,13 @@ class Index:
             return False
         self._companions[key] = (generation, model)
         self._by_namespace.setdefault(key[1], set()).add(key)
+        self._bump(key[1])
         return True
 
     def drop_companion(self, key: Key) -> companions.Companion | None:
         found = self._companions.pop(key, None)
+        if found is not None:
+            self._bump(key[1])
         keys = self._by_namespace.get(key[1])
         if keys is not None:
             keys.discard(key)
@@ -129,6 +140,13 @@ class Index:
 
     # -- any kind, from a desired-state record ----------------------------------------------
 
+    def _known(self, token: str, key: Key, generation: int) -> bool:
+        if token == FD_TOKEN:
+            known = self._fds.get((key[1], key[2]))
+            return known is not None and known.generation >= generation
+        found = self._companions.get(key)
+        return found is not None and found[0] >= generation
+
     def record(self, token: str, document: Mapping[str, Any], *, generation: int, deleted: bool) -> None:
         """Apply a record of the apps bucket (kinds other than ours are ignored)."""
         if token not in TOKENS:
@@ -144,6 +162,8 @@ class Index:
                 if known_c is not None and known_c[0] <= generation:
                     self.drop_companion(key)
             return
+        if self._known(token, key, generation):
+            return  # recorded already (by this replica's handler): no need to parse it again
         try:
             model = kinds.for_token("apps", token).model.model_validate(dict(document))
         except pydantic.ValidationError:

@@ -66,6 +66,8 @@ class Tracker:
         self.index = idx
         self._deadline = progress_deadline
         self._labels: dict[str, dict[str, str]] = {}
+        self._labels_version = 0
+        self._plans: dict[At, tuple[tuple[int, str, int, int], plan.FederatedPlan]] = {}
         self._fleet: dict[At, observed.FleetView] = {}
         self._members: dict[At, tuple[observed.Member, ...]] = {}
         self._previous: dict[At, status.AppStatus] = {}
@@ -90,6 +92,7 @@ class Tracker:
             return
         else:
             self._labels[name] = dict(labels)
+        self._labels_version += 1
         for fd in self.index.fds():
             self.touch((fd.namespace, fd.name))
 
@@ -131,6 +134,7 @@ class Tracker:
         self._previous.pop(at, None)
         self._published.pop(at, None)
         self._events.pop(at, None)
+        self._plans.pop(at, None)
         self.dirty.discard(at)
 
     def live(self, at: At) -> None:
@@ -150,12 +154,20 @@ class Tracker:
     # -- the status ---------------------------------------------------------------------------
 
     def plan_of(self, entry: index.FederatedEntry) -> plan.FederatedPlan:
-        return plan.plan(
+        """The plan of ``entry`` (kept until it, its namespace's companions or the fleet change)."""
+        at = (entry.namespace, entry.name)
+        key = (entry.generation, entry.uid, self.index.version(entry.namespace), self._labels_version)
+        cached = self._plans.get(at)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        planned = plan.plan(
             entry.model,
             clusters=self._labels,
             applied=self.index.companions_in(entry.namespace),
             template_uid=entry.uid,
         )
+        self._plans[at] = (key, planned)
+        return planned
 
     def evaluate(self, at: At, *, now: datetime, planned: plan.FederatedPlan | None = None) -> dict[str, Any] | None:
         """The status document of ``at`` now (``None``: unknown or deleted); queues its events."""
@@ -195,10 +207,11 @@ class Tracker:
         if moved.events:
             self._events.setdefault(at, []).extend(moved.events)
         body = moved.status.to_dict()
+        # Which generation the fleet applied, not its phase: that moves with every binding
+        # update, and what it means for the app is already in the clusters above.
         body["propagation"] = {
             "name": propagation.name_for(entry.name),
-            "phase": fleet.phase if fleet is not None else "Pending",
-            **({"appliedGeneration": fleet.generation} if fleet is not None and fleet.generation else {}),
+            **({"appliedGeneration": fleet.generation} if current and fleet is not None else {}),
         }
         body["companions"] = [self._companion(at, c, current) for c in planned.companions]
         # Before the fleet's clusters are known (start-up), every named cluster looks foreign.
