@@ -225,6 +225,14 @@ async def test_a_gang_too_big_waits_and_is_placed_when_capacity_frees(
     assert research is not None
     assert research["spec"]["weight"] == 3
     assert events.of("gpu-late")[:2] == ["waiting", "placed"]
+    queue["spec"]["weight"] = 5  # a declared queue follows its intent wherever it exists
+    [requeued] = await submit(nc, queue)
+    assert requeued.phase == "Applied"
+    assert requeued.status is not None
+    assert requeued.status["status"]["clusters"] == [GUANGZHOU]
+    research = store.find(store.registry.by_key(QUEUES), None, "research")
+    assert research is not None
+    assert research["spec"]["weight"] == 5
 
     # Capacity that appears (a node added to the member) is found by the periodic re-check.
     wide = gpu_job("gpu-wide", workers=3, gpus=4)
