@@ -190,7 +190,7 @@ async def test_a_gang_too_big_waits_and_is_placed_when_capacity_frees(
 ) -> None:
     hog = gpu_job("gpu-hog", workers=2, gpus=4, duration="1h")  # all 8 GPUs of guangzhou
     late = gpu_job("gpu-late", workers=1, gpus=4, queue="research")
-    queue = {"apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "Queue", "metadata": {"name": "research"}}
+    queue: Obj = {"apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "Queue", "metadata": {"name": "research"}}
     queue["spec"] = {"weight": 3, "reclaimable": False}
     [declared] = await submit(nc, queue)
     assert declared.ok
