@@ -31,6 +31,8 @@ from shared.errors import InvalidIntent
 log = structlog.get_logger(__name__)
 
 TOKEN: Final = "application"
+STATUS_SYNC_INTERVAL: Final = timedelta(seconds=30)
+"""Upstream's ``StatusSyncInterval``."""
 FLEET_SUBJECTS: Final = tuple(subjects.statuses("fleet", kind) for kind in ("fleet", "cluster", "attachedcluster"))
 
 
@@ -42,7 +44,7 @@ class Resync:
         desired: store.DesiredStateStore,
         publisher: Publisher,
         js: JetStreamContext,
-        interval: timedelta = timedelta(seconds=30),
+        interval: timedelta = STATUS_SYNC_INTERVAL,
         coalesce: timedelta = timedelta(milliseconds=300),
         watched: Sequence[str] = FLEET_SUBJECTS,
     ) -> None:
