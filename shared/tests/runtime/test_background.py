@@ -50,3 +50,33 @@ async def test_singleton_runs_in_one_replica_and_fails_over(nc: Client, nats_url
             assert await active() == ["a"]
             await first.aclose()  # a stops and gives the lease up
             await eventually(lambda: only("b"), timeout_seconds=10, message="b takes over")
+
+
+async def test_work_that_will_not_stop_does_not_hold_the_service(nc: Client, nats_url: str) -> None:
+    """Singleton work that swallows its cancellation (a bug, or a stuck close) is left behind
+    after the drain timeout, and the service still stops, with the lease given up."""
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    def build(_: extensions.ServiceContext) -> extensions.Extensions:
+        async def stubborn() -> None:
+            started.set()
+            while not release.is_set():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await release.wait()
+
+        return extensions.Extensions(background=[extensions.Background("stubborn", stubborn)])
+
+    loop = asyncio.get_running_loop()
+    async with services.running("fleet", nats_url=nats_url, extensions=build, drain_timeout_seconds=0.5):
+        await eventually(lambda: _is_set(started), message="the work started")
+        stopping = loop.time()
+    try:
+        # The lease waits up to lease.STOP_SECONDS for the work, then the runtime moves on.
+        assert loop.time() - stopping < 30
+    finally:
+        release.set()
+
+
+async def _is_set(event: asyncio.Event) -> bool:
+    return event.is_set()

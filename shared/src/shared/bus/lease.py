@@ -23,6 +23,8 @@ from nats.js.kv import KeyValue
 log = structlog.get_logger(__name__)
 
 BUCKET = "kurator_leases"
+STOP_SECONDS = 10.0
+"""How long giving up a lease waits for its work to stop, and for the release to be written."""
 
 
 async def declare_bucket(js: JetStreamContext, *, ttl: timedelta, replicas: int = 1) -> KeyValue:
@@ -82,7 +84,11 @@ class Lease:
                 self.held = False
                 if not task.done():
                     task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+                    # asyncio.wait, not ``await task``: the work's own CancelledError must not be
+                    # mistaken for ours (or swallow ours), and work that is slow to stop must not
+                    # keep the service from stopping.
+                    _, pending = await asyncio.wait({task}, timeout=STOP_SECONDS)
+                    if pending:
+                        log.warning("lease.work_did_not_stop", lease=self.name, seconds=STOP_SECONDS)
                 with contextlib.suppress(Exception):
-                    await self._kv.delete(self.name, last=revision)
+                    await asyncio.wait_for(self._kv.delete(self.name, last=revision), STOP_SECONDS)

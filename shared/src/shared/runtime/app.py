@@ -223,7 +223,11 @@ class ServiceApp:
         async def stop_all() -> None:
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Bounded: background work that is slow to stop must not hold the whole service.
+            seconds = self.settings.drain_timeout_seconds
+            _, pending = await asyncio.wait(tasks, timeout=seconds)
+            for t in pending:
+                log.warning("background.did_not_stop", work=t.get_name(), seconds=seconds)
 
         stack.push_async_callback(stop_all)
 
