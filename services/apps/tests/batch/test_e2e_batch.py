@@ -175,6 +175,23 @@ async def test_seed_tensorflow_job_runs_on_the_gpu_cluster(
     assert again.ok
     assert again.status is not None
     assert again.status["status"]["cluster"] == GUANGZHOU
+
+    # Deleted on the member behind our back: the status says so; applying again brings it back there.
+    guangzhou = stack.fleet.members[GUANGZHOU].store
+    guangzhou.delete(guangzhou.registry.by_key(JOBS), "default", "tensorflow-training")
+
+    async def reported_gone() -> Obj:
+        st = await status_of(nc, job)
+        conditions = {c["type"]: c["status"] for c in st.get("conditions") or ()}
+        assert conditions.get("OnMember") == "False", conditions
+        return st
+
+    await eventually(reported_gone, timeout_seconds=10, message="OnMember=False")
+    assert "deletedonmember" in events.of("tensorflow-training")
+    job["metadata"]["labels"] = {"team": "ml", "run": "2"}
+    [back] = await submit(nc, job)
+    assert back.phase == "Pending"
+    assert member_jobs(stack) == {GUANGZHOU: ["tensorflow-training"]}
     [deleted] = await submit(nc, job, verb="delete")
     assert deleted.ok
     assert member_jobs(stack) == {}

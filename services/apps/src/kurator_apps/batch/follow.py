@@ -135,11 +135,30 @@ class Follower:
             if event.type == "DELETED":
                 self._jobs.pop(address, None)
                 self._placer.capacity_freed.set()
+                await self._gone(address, event.cluster, obj)
                 return
             self._jobs[address] = (event.cluster, obj)
         else:
             return
         await self._update(address, event.cluster)
+
+    async def _gone(self, address: subjects.ObjectAddress, cluster: str, job: ports.RawObject) -> None:
+        """The job vanished from its member while its intent still stands (our own deletes remove the intent first)."""
+        if await self._placer.cluster_of(address) != cluster:
+            return
+        current = await self._desired.get(address)
+        if current is None or current.record.deleted:
+            return
+        now = cloudevents.now_rfc3339()
+        last = status.placed(
+            cluster=cluster,
+            generation=current.record.generation,
+            job=job,
+            podgroup=self._placer.podgroups.get(address),
+            now=current.record.changed_at or now,
+        )
+        body = status.gone(last, cluster=cluster, generation=current.record.generation, now=now)
+        await self._placer.publish(address, body, event="deletedonmember")
 
     async def _update(self, address: subjects.ObjectAddress, cluster: str) -> None:
         seen = self._jobs.get(address)

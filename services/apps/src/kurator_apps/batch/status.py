@@ -111,6 +111,26 @@ def waiting(*, generation: int, decision: Decision, now: str, since: str | None 
     }
 
 
+def gone(body: Mapping[str, Any], *, cluster: str, generation: int, now: str) -> dict[str, Any]:
+    """``body`` with ``OnMember=False``: the job was deleted from its member by someone else.
+
+    Not re-created on our own: a finished job removed by its ``ttlSecondsAfterFinished`` would
+    run again. Applying the intent again writes it back to the same member.
+    """
+    conditions = [c for c in body.get("conditions") or () if c.get("type") != "OnMember"]
+    conditions.append(
+        status.condition(
+            type="OnMember",
+            status="False",
+            reason="DeletedOnMember",
+            message=f"the job is no longer on {cluster} (deleted there); apply it again to re-create it",
+            generation=generation,
+            time=now,
+        )
+    )
+    return {**body, "conditions": conditions}
+
+
 def cluster_of(body: Mapping[str, Any] | None) -> str | None:
     found = (body or {}).get("cluster")
     return str(found) if found else None
