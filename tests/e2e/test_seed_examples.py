@@ -33,6 +33,7 @@ APPLY_RESULT: dict[str, str] = {
     "deployment": "Applied",
     "volcanojob": "Pending",
     "federateddeployment": "Progressing",
+    "virtualservice": "Applied",
 }
 PHASES: dict[str, set[str]] = {
     "propagationpolicy": {"Applied"},
@@ -40,6 +41,7 @@ PHASES: dict[str, set[str]] = {
     "deployment": {"Applied", "Progressing", "Available"},
     "volcanojob": {"Pending", "Inqueue", "Running", "Completed"},
     "federateddeployment": {"Progressing", "Available"},
+    "virtualservice": {"Applied"},
 }
 # Objects a seed document makes another service show as well (by kind token): the
 # FederatedDeployment's Deployment, as the fleet service reports Karmada's template.

@@ -87,6 +87,12 @@ class FleetView(StatusFeed):
     def clusters(self) -> tuple[MemberCluster, ...]:
         return tuple(self._clusters.values())
 
+    async def non_empty(self) -> None:
+        """Return once at least one cluster is known."""
+        seen = self.version
+        while not self._clusters:
+            seen = await self.changed(seen)
+
     def update(self, document: Mapping[str, Any]) -> bool:
         meta = document.get("metadata") or {}
         name = str(meta.get("name") or "")

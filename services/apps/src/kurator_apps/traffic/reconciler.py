@@ -19,6 +19,7 @@ makes harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -183,6 +184,11 @@ class Traffic:
     async def _synced(self) -> None:
         if not await self._fleet.wait_synced(_SYNC_TIMEOUT_SECONDS):
             raise errors.RetryableError("the fleet's cluster statuses have not been read yet")
+        # Just after start-up the fleet service may not have reported any cluster yet: give it
+        # a moment rather than answer "no primary". A fleet that stays empty is answered as is.
+        if not self._fleet.clusters():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fleet.non_empty(), _SYNC_TIMEOUT_SECONDS)
 
     def _plan(self, vs: istio.VirtualService) -> derive.TrafficPlan:
         namespace = vs.metadata.namespace or "default"
