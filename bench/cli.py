@@ -437,6 +437,7 @@ async def run_all(opts: Options, work: workload.Workload) -> tuple[list[Scenario
             time_scale=opts.federated_time_scale,
             work_dir=opts.work_dir,
             service_env=opts.service_env,
+            profile_dir=opts.cprofile_dir,
         )
         for r in results[-1:]:
             if r.missing:

@@ -166,6 +166,7 @@ async def run(
     time_scale: float,
     work_dir: Path | None,
     service_env: dict[str, str],
+    profile_dir: Path | None = None,
 ) -> list[ScenarioResult]:
     with contextlib.ExitStack() as stack:
         tmp = work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kurator-bench-federated-")))
@@ -185,6 +186,7 @@ async def run(
                     timeout_seconds=timeout_seconds,
                     time_scale=time_scale,
                     service_env=service_env,
+                    profile_dir=profile_dir,
                 )
         finally:
             server.stop()
@@ -203,10 +205,19 @@ async def _scenario(
     timeout_seconds: float,
     time_scale: float,
     service_env: dict[str, str],
+    profile_dir: Path | None,
 ) -> ScenarioResult:
     env = {"KURATOR_KUBECONFIG": str(sim.kubeconfig), **service_env}
     replicas = [
-        services.start(name, index=0, nats_url=url, log_level="warning", log_dir=log_dir, extra_env=env)
+        services.start(
+            name,
+            index=0,
+            nats_url=url,
+            log_level="warning",
+            log_dir=log_dir,
+            extra_env=env,
+            profile_to=profile_dir / f"federated-e2e-{name}.prof" if profile_dir is not None else None,
+        )
         for name in ("fleet", "apps")
     ]
     fleet_replica, apps_replica = replicas
