@@ -206,3 +206,51 @@ async def test_status_follows_cluster_readiness_and_user_rules(stack: Stack, nc:
     answer = await _send(nc, seed_vs)
     assert not answer.ok  # rejected; the reason's code is NotFound (Envoy's 503 NR), which the client names
     assert [r["field"] for r in answer.reasons] == ["spec.http[0].route[2].destination.subset"]
+
+
+async def _primary_ready(nc: Client, ready: bool) -> None:
+    async def reported() -> bool:
+        found = await reader.last(
+            nc.jetstream(), subjects.status(subjects.ObjectAddress("fleet", "cluster", None, PRIMARY))
+        )
+        assert found is not None
+        assert found.document["status"]["ready"] is ready
+        return True
+
+    await eventually(reported, timeout_seconds=15, message=f"{PRIMARY} ready={ready}")
+
+
+async def test_a_primary_that_is_down_catches_up_when_it_is_back(stack: Stack, nc: Client, seed_vs: Obj) -> None:
+    """Applied while the primary is down: Pending, then written when it is back. Deleted while
+    it is down: removed from it when it is back."""
+    seed_vs["metadata"]["namespace"] = "default"
+    faults.set_down(stack.sim.fleet, PRIMARY)
+    await _primary_ready(nc, False)
+    answer = await _send(nc, seed_vs)
+    assert answer.status is not None
+    st = answer.status["status"]
+    assert st["phase"] == report.PENDING
+    assert st["primaries"][0]["ready"] is False
+    assert "not ready" in st["primaries"][0]["message"]
+
+    faults.set_down(stack.sim.fleet, PRIMARY, down=False)
+    await eventually(lambda: _phase_is(nc, report.APPLIED), timeout_seconds=15, message="written when back")
+    assert await stack.on_primary("VirtualService", "user-service") is not None
+
+    faults.set_down(stack.sim.fleet, PRIMARY)
+    await _primary_ready(nc, False)
+    assert (await _send(nc, seed_vs, verb=cloudevents.DELETE)).ok
+    faults.set_down(stack.sim.fleet, PRIMARY, down=False)
+
+    async def removed() -> bool:
+        assert await stack.on_primary("VirtualService", "user-service") is None
+        assert await stack.on_primary("DestinationRule", "user-service") is None
+        return True
+
+    await eventually(removed, timeout_seconds=15, message="removed when back")
+
+
+async def _phase_is(nc: Client, phase: str) -> bool:
+    st = await _status(nc, "user-service")
+    assert st["phase"] == phase, st["phase"]
+    return True

@@ -135,9 +135,17 @@ class Traffic:
             await self.resync()
             seen = await self._fleet.changed(seen)
 
+    async def follow_returns(self) -> None:
+        """Remove what was deleted while a primary was down once it is back (every replica:
+        each remembers its own)."""
+        await self._fleet.synced.wait()
+        seen = self._fleet.version
+        while True:
+            seen = await self._fleet.changed(seen)
+            await self._clean_up_returned()
+
     async def resync(self, namespace: str | None = None) -> None:
         """Converge every object (in ``namespace``) with the fleet as it is now."""
-        await self._clean_up_returned()
         async for key, versioned in self._desired.items():
             token, ns, _ = key.split(".", 2)
             if token not in (VS, DR) or (namespace is not None and subjects.namespace_token(namespace) != ns):

@@ -5,7 +5,8 @@
 * in every replica, the views the handlers plan with: the fleet's clusters and the users'
   ``DestinationRule``s, fed from the status stream (:mod:`.feeds`);
 * in one replica, following the fleet: config and status follow clusters joining, leaving,
-  going down and coming back.
+  going down and coming back; in every replica, removing what it deleted while a primary was
+  down once that primary is back.
 
 Without Kubernetes (no ``KURATOR_KUBECONFIG``) nothing is wired: the runtime records the
 desired state and answers ``Accepted``.
@@ -45,6 +46,7 @@ def build(context: ServiceContext) -> Extensions:
             Background("traffic-fleet-view", fleet.run, singleton=False),
             Background("traffic-user-rules", rules.run, singleton=False),
             Background("traffic-follow-fleet", traffic.follow_fleet),
+            Background("traffic-deleted-while-down", traffic.follow_returns, singleton=False),
             Background("traffic-member-connections", member_connections, singleton=False),
         ),
     )
