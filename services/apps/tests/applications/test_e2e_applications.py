@@ -234,10 +234,25 @@ async def test_an_application_over_a_fleet_is_rendered_to_flux_per_cluster(nc: C
     st = await eventually(lambda: phase("Ready"), timeout_seconds=10, message="ready once hangzhou left")
     assert per_cluster(st) == {(WEBAPP, SHANGHAI): ("True", "ReconciliationSucceeded")}
 
+    # Another Application with a policy of the same name would take over its delivery units
+    # (upstream names them after the policy only): refused, naming the policy.
+    rival = application("webapp")
+    rival["metadata"]["name"] = "rival"
+    answer = await submit(nc, rival)
+    assert answer.result == "rejected", answer
+    assert [r["field"] for r in answer.reasons] == ["spec.syncPolicies[0].name"]
+    assert "belongs to Application default/podinfo" in answer.reasons[0]["message"]
+    assert set(await flux_objects(host)) == {("GitRepository", APP), ("Kustomization", WEBAPP)}
+
     # Delete removes what was written.
     answer = await submit(nc, application(), verb="delete")
     assert answer.result == "deleted", answer
     assert await flux_objects(host) == {}
+    # The refused rival stays refused once the names are free: the resync keeps only what an
+    # intent got accepted. Absence needs a window: a few resync periods.
+    await asyncio.sleep(3 * RESYNC.total_seconds())
+    rivals = [o for r in FLUX_RESOURCES.values() for o in await host.list_objects(r, namespace=NS)]
+    assert rivals == []
 
 
 TWO_FLEETS = {

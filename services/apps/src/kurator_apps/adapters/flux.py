@@ -62,6 +62,10 @@ class FluxHost:
                 continue  # listing answers 404 only for a kind the host does not serve: none of it exists
         return found
 
+    async def find(self, *, kind: str, namespace: str, name: str) -> RawObject | None:
+        """One Flux object, or ``None`` when it does not exist."""
+        return await self._objects.find(_resource(kind), name=name, namespace=namespace)
+
     async def delete(self, *, kind: str, namespace: str, name: str) -> bool:
         """Delete one Flux object; ``False`` if it was already gone."""
         return await self._objects.delete(_resource(kind), name=name, namespace=namespace, missing_ok=True)

@@ -25,8 +25,10 @@ from typing import Any, Protocol
 
 from kurator_apps.applications import failures, membership, progress, render
 from shared.bus import store
+from shared.contracts import validation
 from shared.contracts.meta import KubeObject
 from shared.contracts.models import apps
+from shared.errors import InvalidIntent
 
 
 class FluxHost(Protocol):
@@ -35,6 +37,8 @@ class FluxHost(Protocol):
     async def apply(self, obj: Mapping[str, Any]) -> dict[str, Any]: ...
 
     async def labelled(self, *, namespace: str, selector: str) -> list[dict[str, Any]]: ...
+
+    async def find(self, *, kind: str, namespace: str, name: str) -> dict[str, Any] | None: ...
 
     async def delete(self, *, kind: str, namespace: str, name: str) -> bool: ...
 
@@ -51,6 +55,8 @@ class ApplicationHandler:
         self._statuses = statuses
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.rendered_with: dict[tuple[str, str], membership.Membership | None] = {}
+        self._ours: dict[tuple[str, str, str], str] = {}
+        """``(namespace, kind, name)`` -> the Application this replica last wrote that object for."""
         """The membership each Application was last reconciled against (``None``: the host)."""
 
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
@@ -100,14 +106,49 @@ class ApplicationHandler:
 
     async def _write(self, app: apps.Application, rendering: render.Rendering) -> progress.Observed:
         namespace = _namespace(app)
+        await self._check_unclaimed(app, rendering)
         written: dict[tuple[str, str], dict[str, Any]] = {}
         for obj in (rendering.source, *(d.object for d in rendering.deliveries)):
             kind, name = str(obj["kind"]), str(obj["metadata"]["name"])
             with failures.on_host(f"{kind} {namespace}/{name}"):
                 written[(kind, name)] = await self._flux.apply(obj)
+            self._ours[(namespace, kind, name)] = app.metadata.name
         pruned = await self._prune(namespace, app.metadata.name, keep=set(written))
         problems = await self._kubeconfig_problems(namespace, rendering)
         return progress.Observed(written=written, kubeconfig_problems=problems, pruned=tuple(pruned))
+
+    async def _check_unclaimed(self, app: apps.Application, rendering: render.Rendering) -> None:
+        """Refuse to take over a Flux object another Application (or anyone else) wrote.
+
+        Upstream names delivery units after the policy, not the Application, so two Applications
+        in one namespace with a policy of the same name collide; upstream's controller then fails
+        on the ownerReference, here the second one is rejected naming its policy. An object this
+        replica last wrote for the same Application is not read again.
+        """
+        namespace, app_name = _namespace(app), app.metadata.name
+        index = {name: i for i, name in enumerate(app.policy_names())}
+        fields = [("metadata.name", rendering.source)]
+        fields += [(f"spec.syncPolicies[{index[d.policy]}].name", d.object) for d in rendering.deliveries]
+        reasons = []
+        for field, obj in fields:
+            kind, name = str(obj["kind"]), str(obj["metadata"]["name"])
+            if self._ours.get((namespace, kind, name)) == app_name:
+                continue
+            with failures.on_host(f"{kind} {namespace}/{name}"):
+                existing = await self._flux.find(kind=kind, namespace=namespace, name=name)
+            if existing is None:
+                continue
+            labels = (existing.get("metadata") or {}).get("labels") or {}
+            if labels.get(render.MANAGED_BY_LABEL) != render.MANAGER:
+                holder = "was not written by Kurator"
+            elif labels.get(render.APP_LABEL) != app_name:
+                holder = f"belongs to Application {namespace}/{labels.get(render.APP_LABEL)}"
+            else:
+                continue
+            message = f"{kind} {namespace}/{name} {holder}: name the policy (or the Application) differently"
+            reasons.append(validation.Reason(field=field, reason="FieldValueDuplicate", message=message))
+        if reasons:
+            raise InvalidIntent(reasons)
 
     async def _prune(self, namespace: str, app_name: str, *, keep: set[tuple[str, str]]) -> list[str]:
         with failures.on_host(f"the Flux objects of Application {namespace}/{app_name}"):
@@ -142,4 +183,6 @@ class ApplicationHandler:
         namespace, name = str(meta.get("namespace") or "default"), str(meta["name"])
         async with self._lock((namespace, name)):
             self.rendered_with.pop((namespace, name), None)
+            for key in [k for k, owner in self._ours.items() if k[0] == namespace and owner == name]:
+                del self._ours[key]
             await self._prune(namespace, name, keep=set())

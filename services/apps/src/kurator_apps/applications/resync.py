@@ -123,6 +123,13 @@ class Resync:
         if not everything and known and self._handler.rendered_with[key] == await self._handler.members(app):
             return 0
         address = subjects.ObjectAddress("apps", TOKEN, namespace, app.metadata.name)
+        latest = await reader.last(self._js, subjects.status(address))
+        answered = latest is not None and (latest.document.get("status") or {}).get("observedGeneration")
+        if answered != record.generation:
+            # This generation was never answered with a status: its intent was rejected while
+            # handled (e.g. its delivery units belong to another Application) or is still being
+            # handled. Only what the intent path accepted is kept up to date.
+            return 0
 
         async def still_wanted() -> bool:
             # Deleted or changed since this sweep read it: the intent's own reconcile owns it.
@@ -135,7 +142,6 @@ class Resync:
         if body is None:
             return 0
         document = self._info.model.public_document({**record.document, "status": body})
-        latest = await reader.last(self._js, subjects.status(address))
         if latest is not None and latest.document == document:
             return 0
         await self._publisher.status(address, document, causation_id=None)
