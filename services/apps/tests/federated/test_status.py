@@ -166,3 +166,16 @@ def test_scaled_to_zero_is_available() -> None:
     zero = _step(None, {}, at=0, desired={"cluster-beijing": 0})
     assert zero.status.phase is Phase.AVAILABLE
     assert zero.events == (Event("Normal", "Available", "0/0 replicas ready in 0 cluster(s)"),)
+
+
+def test_a_selector_that_matches_no_cluster_is_degraded_not_available() -> None:
+    why = "the cluster selector matches no member of the fleet"
+    unplaced = advance(None, generation=1, desired={}, ready={}, unplaced=why, now=T0)
+    assert unplaced.status.phase is Phase.DEGRADED
+    assert _conditions(unplaced.status)["Degraded"] == ("True", "Unplaced")
+    assert _conditions(unplaced.status)["Available"] == ("False", "ReplicasUnavailable")
+    assert unplaced.events == (Event("Warning", "Degraded", f"Unplaced: {why}"),)
+    placed = advance(
+        unplaced.status, generation=1, desired={"cluster-beijing": 1}, ready={"cluster-beijing": 1}, now=T0
+    )
+    assert placed.status.phase is Phase.AVAILABLE

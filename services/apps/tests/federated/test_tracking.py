@@ -189,3 +189,17 @@ def test_deleted_is_forgotten_and_not_revived_by_late_observations(state: tracke
     state.deployment(AT, observed.members(deployment_status(cluster_beijing=healthy(2, 2))))
     assert AT not in state.dirty
     assert state.evaluate(AT, now=T0) is None
+
+
+def test_a_selector_waits_for_the_fleet_and_says_when_it_matches_nothing(seed_fd: Obj) -> None:
+    state = tracker.Tracker(index.Index())
+    doc = {**seed_fd, "metadata": {**seed_fd["metadata"], "namespace": "default"}}
+    doc["spec"]["placement"] = {"clusterSelector": {"matchLabels": {"environment": "nowhere"}}}
+    state.index.put_fd(apps.FederatedDeployment.model_validate(doc), doc, generation=1)
+    assert state.evaluate(AT, now=T0) is None  # the fleet's clusters are not known yet
+    state.cluster("cluster-beijing", {"environment": "production"})
+    assert AT in state.dirty  # the fleet arriving re-evaluates it
+    body = state.evaluate(AT, now=T0)
+    assert body is not None
+    assert body["phase"] == "Degraded"
+    assert body["warnings"] == ["the cluster selector matches no member of the fleet"]

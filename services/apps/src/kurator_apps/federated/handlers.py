@@ -12,16 +12,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
 
 from kurator_apps.federated import companions, index, plan, propagation, tracker
+from shared import errors
 from shared.bus import store
 from shared.contracts import kinds
 from shared.contracts.meta import KubeObject
 from shared.contracts.models import apps
 from shared.runtime import intents
+
+FLEET_WAIT: Final = timedelta(seconds=5)
 
 
 class Propagations(Protocol):
@@ -58,6 +62,8 @@ class FederatedDeploymentHandler:
     async def on_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
         assert isinstance(obj, apps.FederatedDeployment)
         shared = self._shared
+        if obj.spec.placement.cluster_selector is not None and not shared.state.fleet_known.is_set():
+            await self._fleet_known()
         shared.index.put_fd(obj, record.document, generation=record.generation, uid=record.uid)
         shared.state.live((obj.metadata.namespace or "default", obj.metadata.name))
         entry = shared.index.fd(obj.metadata.namespace or "default", obj.metadata.name)
@@ -67,6 +73,13 @@ class FederatedDeploymentHandler:
         assert body is not None
         shared.state.published((entry.namespace, entry.name), body)
         return body
+
+    async def _fleet_known(self) -> None:
+        """A selector needs the fleet's clusters (just after start-up they may not be read yet)."""
+        try:
+            await asyncio.wait_for(self._shared.state.fleet_known.wait(), FLEET_WAIT.total_seconds())
+        except TimeoutError as exc:
+            raise errors.RetryableError("the fleet's clusters are not known yet", delay=FLEET_WAIT) from exc
 
     async def on_delete(self, record: store.Record) -> None:
         at = index.key_of(index.FD_TOKEN, record.document)[1:]

@@ -8,15 +8,15 @@ Phases:
 
 * ``Available`` - every cluster runs at least its desired replicas ready, and clusters it is
   leaving run none;
-* ``Degraded`` - not available, and either a cluster could not apply it, or this generation had
-  been available (replicas were lost), or the rollout has been progressing for longer than the
-  progress deadline;
+* ``Degraded`` - not available, and either no cluster is chosen at all, a cluster could not
+  apply it, or this generation had been available (replicas were lost), or the rollout has been
+  progressing for longer than the progress deadline;
 * ``Progressing`` - otherwise: a new generation rolling out.
 
 Conditions (``metav1.Condition``; ``lastTransitionTime`` moves only when the status does):
 ``Available`` (``AllReplicasReady``/``ReplicasUnavailable``), ``Progressing`` (``RollingOut``,
 ``RolloutComplete`` once this generation was available, ``ProgressDeadlineExceeded``) and
-``Degraded`` (``AsExpected``, ``ApplyFailed``, ``ReplicasLost``, ``ProgressDeadlineExceeded``).
+``Degraded`` (``AsExpected``, ``Unplaced``, ``ApplyFailed``, ``ReplicasLost``, ``ProgressDeadlineExceeded``).
 Events: ``Available`` (Normal) on becoming available, ``Degraded`` (Warning) on degrading.
 """
 
@@ -152,10 +152,15 @@ def advance(
     desired: Mapping[str, int],
     ready: Mapping[str, int],
     failures: Mapping[str, str] | None = None,
+    unplaced: str | None = None,
     now: datetime,
     progress_deadline: timedelta = DEFAULT_PROGRESS_DEADLINE,
 ) -> Transition:
-    """The status after observing ``ready`` replicas per cluster against ``desired`` (module docstring)."""
+    """The status after observing ``ready`` replicas per cluster against ``desired`` (module docstring).
+
+    ``unplaced``: why no cluster is chosen at all (a selector that matches none): not available,
+    and ``Degraded`` with reason ``Unplaced`` - nothing will run until the fleet changes.
+    """
     clusters = _clusters(desired, ready, failures or {})
     same_generation = previous is not None and previous.observed_generation == generation
     since = previous.progressing_since if same_generation and previous is not None else now
@@ -165,7 +170,9 @@ def advance(
     total = sum(c.desired for c in clusters)
     overdue = now - since > progress_deadline
 
-    if not short:
+    if unplaced is not None:
+        phase, degraded_reason = Phase.DEGRADED, "Unplaced"
+    elif not short:
         phase, degraded_reason = Phase.AVAILABLE, None
     elif failed:
         phase, degraded_reason = Phase.DEGRADED, "ApplyFailed"
@@ -177,7 +184,7 @@ def advance(
         phase, degraded_reason = Phase.PROGRESSING, None
     available_once = was_available or phase is Phase.AVAILABLE
 
-    detail = ", ".join(c.describe() for c in short)
+    detail = unplaced if unplaced is not None else ", ".join(c.describe() for c in short)
     ready_total = sum(min(c.ready, c.desired) for c in clusters)
     summary = f"{ready_total}/{total} replicas ready in {sum(1 for c in clusters if c.desired > 0)} cluster(s)"
     if phase is Phase.AVAILABLE:

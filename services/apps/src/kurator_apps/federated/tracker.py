@@ -76,6 +76,8 @@ class Tracker:
         self._deleted: set[At] = set()
         self.dirty: set[At] = set()
         self.wake = asyncio.Event()
+        self.fleet_known = asyncio.Event()
+        """Set once a member cluster has been seen: a selector cannot be judged before."""
 
     # -- what is learnt -----------------------------------------------------------------------
 
@@ -92,6 +94,7 @@ class Tracker:
             return
         else:
             self._labels[name] = dict(labels)
+            self.fleet_known.set()
         self._labels_version += 1
         for fd in self.index.fds():
             self.touch((fd.namespace, fd.name))
@@ -170,9 +173,13 @@ class Tracker:
         return planned
 
     def evaluate(self, at: At, *, now: datetime, planned: plan.FederatedPlan | None = None) -> dict[str, Any] | None:
-        """The status document of ``at`` now (``None``: unknown or deleted); queues its events."""
+        """The status document of ``at`` now; queues its events. ``None``: unknown, deleted, or
+        placed by a selector while the fleet's clusters are not known yet."""
         entry = self.index.fd(*at)
         if entry is None or at in self._deleted:
+            return None
+        by_selector = entry.model.spec.placement.cluster_selector is not None
+        if by_selector and not self.fleet_known.is_set():
             return None
         planned = planned or self.plan_of(entry)
         fleet = self._fleet.get(at)
@@ -194,12 +201,14 @@ class Tracker:
                 for name in desired:
                     failures.setdefault(name, "Karmada cannot schedule it there")
         ready = {m.name: m.ready for m in members if m.failure is None}
+        unplaced = "the cluster selector matches no member of the fleet" if by_selector and not desired else None
         moved = status.advance(
             self._previous.get(at),
             generation=entry.generation,
             desired=desired,
             ready=ready,
             failures=failures,
+            unplaced=unplaced,
             now=now,
             progress_deadline=self._deadline,
         )
