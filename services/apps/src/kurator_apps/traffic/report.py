@@ -60,31 +60,16 @@ def _keep_times(conditions: list[dict[str, Any]], previous: Mapping[str, Any] | 
 
 def _written_condition(lines: list[dict[str, Any]], generation: int, now: str) -> dict[str, Any]:
     behind = [line["cluster"] for line in lines if not line["upToDate"]]
+    verdict: status.ConditionStatus = "False"
     if not lines:
-        return status.condition(
-            type="Written",
-            status="False",
-            reason="NoPrimary",
-            message="no member cluster is a mesh primary (see istio.kurator.dev/primary)",
-            generation=generation,
-            time=now,
-        )
-    if behind:
-        return status.condition(
-            type="Written",
-            status="False",
-            reason="PrimaryBehind",
-            message=f"generation {generation} is not yet on {', '.join(behind)}",
-            generation=generation,
-            time=now,
-        )
+        reason, message = "NoPrimary", "no member cluster is a mesh primary (see istio.kurator.dev/primary)"
+    elif behind:
+        reason, message = "PrimaryBehind", f"generation {generation} is not yet on {', '.join(behind)}"
+    else:
+        verdict, reason = "True", "WrittenToPrimaries"
+        message = f"generation {generation} is on {', '.join(line['cluster'] for line in lines)}"
     return status.condition(
-        type="Written",
-        status="True",
-        reason="WrittenToPrimaries",
-        message=f"generation {generation} is on {', '.join(line['cluster'] for line in lines)}",
-        generation=generation,
-        time=now,
+        type="Written", status=verdict, reason=reason, message=message, generation=generation, time=now
     )
 
 
