@@ -92,15 +92,9 @@ def intent(doc: dict[str, Any]) -> Message:
     return Message(id=env.id, subject=subjects.intent(address), body=orjson.dumps(doc), headers=env.headers())
 
 
-class AvailableCollector:
-    """Arrival time (``perf_counter_ns``) of each FederatedDeployment's first ``Available`` status."""
-
-    def __init__(self) -> None:
-        self.available: dict[str, int] = {}
-        self.rejected: list[bytes] = []
-        self.statuses = 0
-        self._want: set[str] = set()
-        self._all = asyncio.Event()
+class AvailableCollector(fleet.ScheduledCollector):
+    """Arrival time (``perf_counter_ns``) of each FederatedDeployment's first ``Available`` status,
+    kept in ``scheduled`` (the fleet scenario's bookkeeping, on the apps service's subjects)."""
 
     async def start(self, nc: Client) -> None:
         await nc.subscribe(PREFIX + "*", cb=self._on_status, pending_msgs_limit=-1)
@@ -108,33 +102,15 @@ class AvailableCollector:
             await nc.subscribe(subjects.rejected(service), cb=self._on_rejected, pending_msgs_limit=-1)
         await nc.flush()
 
-    def expect(self, names: set[str]) -> None:
-        self._want = {n for n in names if n not in self.available}
-        self._all.clear()
-        if not self._want:
-            self._all.set()
-
     async def _on_status(self, msg: Msg) -> None:
         now = time.perf_counter_ns()
         self.statuses += 1
         name = msg.subject[len(PREFIX) :]
-        if name in self.available:
-            return
-        if (orjson.loads(msg.data).get("status") or {}).get("phase") == "Available":
-            self.available[name] = now
+        if name not in self.scheduled and (orjson.loads(msg.data).get("status") or {}).get("phase") == "Available":
+            self.scheduled[name] = now
             self._want.discard(name)
             if not self._want:
                 self._all.set()
-
-    async def _on_rejected(self, msg: Msg) -> None:
-        self.rejected.append(msg.data)
-        self._all.set()
-
-    async def wait(self, timeout_seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._all.wait(), timeout_seconds)
-        if self.rejected:
-            raise RuntimeError(f"an intent was rejected: {self.rejected[0][:600].decode(errors='replace')}")
 
 
 async def _send(nc: Client, batch: list[Message], *, publish_batch: int, sent: array[int]) -> None:
@@ -257,8 +233,8 @@ async def _scenario(
     finally:
         await nc.close()
         await services.stop(replicas)
-    latencies = [collector.available[n] - sent[i] for i, n in enumerate(names) if n in collector.available]
-    last = max((collector.available[n] for n in names if n in collector.available), default=0)
+    latencies = [collector.scheduled[n] - sent[i] for i, n in enumerate(names) if n in collector.scheduled]
+    last = max((collector.scheduled[n] for n in names if n in collector.scheduled), default=0)
     wall = ((last or time.perf_counter_ns()) - started) / 1e9
     result = ScenarioResult(
         scenario="federated-e2e",
