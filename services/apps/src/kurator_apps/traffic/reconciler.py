@@ -112,9 +112,9 @@ class Traffic:
     async def apply_destination_rule(self, rule: istio.DestinationRule, generation: int) -> dict[str, Any]:
         await self._synced()
         key: Key = (DR, rule.metadata.namespace or "default", rule.metadata.name)
-        self._rules.put(rule)
         async with self._lock(key):
             body, _ = await self._converge_dr(key, rule, generation, strict=True)
+        self._rules.put(rule)  # only once the primaries took it: a refused rule plans nothing
         await self._replan_namespace(key[1])
         return body
 
@@ -159,10 +159,16 @@ class Traffic:
         # A user's rule changes what a VirtualService in its namespace derives or is checked against.
         await self.resync(namespace)
 
-    async def _resync_one(self, token: str, record: store.Record) -> None:
-        document = record.document
-        key = _key(token, document)
+    async def _resync_one(self, token: str, listed: store.Record) -> None:
+        key = _key(token, listed.document)
         async with self._lock(key):
+            # Read again under the lock: deleted or changed since the listing, an intent has
+            # been handled meanwhile, and a status published now would undo its answer.
+            current = await self._desired.get(subjects.ObjectAddress("apps", *key))
+            if current is None or current.record.deleted:
+                return
+            record = current.record
+            document = record.document
             if token == DR:
                 rule = istio.DestinationRule.model_validate(document)
                 body, changed = await self._converge_dr(key, rule, record.generation, strict=False)
