@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kurator_apps.federated import handlers, index, tracker
+from kurator_apps.federated import handlers, index, observed, tracker
 from shared.bus import store
 from shared.contracts import kinds
 from shared.contracts.meta import KubeObject
@@ -141,3 +141,27 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+async def test_a_companion_another_replica_recorded_is_propagated_once(kit: Kit, example: Callable[..., Obj]) -> None:
+    """The handler's replica had not seen the Service: the desired-state watch brings it, and the
+    Propagation it lacks is published once (and not again after a restart, as the fleet holds it)."""
+    fd, service = example("06-federateddeployment-frontend.yaml", 0), example("06-federateddeployment-frontend.yaml", 1)
+    await kit.apply(fd)
+    at = ("default", "frontend-app")
+    assert kit.state.unpropagated(at) is None  # sent by the handler just now
+
+    service["metadata"]["namespace"] = "default"
+    owners = kit.state.index.record("service", service, generation=1, deleted=False)
+    assert [o.name for o in owners] == ["frontend-app"]
+    missing = kit.state.unpropagated(at)
+    assert missing is not None
+    assert [t["kind"] for t in missing["spec"]["templates"]] == ["Deployment", "Service"]
+    kit.state.sent(at, missing)
+    assert kit.state.unpropagated(at) is None
+
+    restarted = tracker.Tracker(kit.state.index)
+    held = {**missing, "metadata": {**missing["metadata"], "generation": 2}, "status": {"observedGeneration": 2}}
+    restarted.fleet(at, observed.fleet_view(held))
+    assert restarted.unpropagated(at) is None
+    assert kit.state.index.record("service", service, generation=1, deleted=True)[0].name == "frontend-app"

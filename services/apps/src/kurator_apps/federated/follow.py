@@ -23,7 +23,8 @@ from typing import Any, Final
 import structlog
 from nats.js import JetStreamContext
 
-from kurator_apps.federated import index, observed, tracker
+from kurator_apps.federated import handlers, index, observed, tracker
+from shared import errors
 from shared.bus import reader, store
 from shared.bus.publisher import Publisher
 from shared.contracts import status as status_words
@@ -51,7 +52,9 @@ async def _desired(js: JetStreamContext, state: tracker.Tracker) -> None:
             if token not in index.TOKENS:
                 continue
             record = store.Record.from_bytes(entry.value)
-            state.index.record(token, record.document, generation=record.generation, deleted=record.deleted)
+            owners = state.index.record(token, record.document, generation=record.generation, deleted=record.deleted)
+            for owner in owners:  # its Propagation may lack (or still hold) the companion
+                state.touch((owner.namespace, owner.name))
             if token == index.FD_TOKEN:
                 at = index.key_of(token, record.document)[1:]
                 if record.deleted:
@@ -119,8 +122,16 @@ def _event_payload(at: tracker.At, event: Any, body: dict[str, Any]) -> dict[str
     }
 
 
-async def publish(state: tracker.Tracker, publisher: Publisher, *, clock: Callable[[], datetime] | None = None) -> None:
-    """Publish the status of what changed (forever); called under a lease."""
+async def publish(
+    state: tracker.Tracker,
+    publisher: Publisher,
+    fleet: handlers.Propagations,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    """Publish the status of what changed (forever); called under a lease. A Propagation the
+    fleet does not hold and this replica did not send (see :meth:`.tracker.Tracker.unpropagated`)
+    is published first."""
     now = clock or (lambda: datetime.now(UTC))
     ticker = asyncio.create_task(_deadline_ticks(state))
     try:
@@ -131,7 +142,7 @@ async def publish(state: tracker.Tracker, publisher: Publisher, *, clock: Callab
             await asyncio.sleep(COALESCE.total_seconds())
             state.wake.clear()
             batch, state.dirty = state.dirty, set()
-            await _bounded((lambda at=at: _publish_one(state, publisher, at, now())) for at in sorted(batch))
+            await _bounded((lambda at=at: _publish_one(state, publisher, fleet, at, now())) for at in sorted(batch))
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -148,7 +159,17 @@ async def _bounded(jobs: Any, limit: int = 64) -> None:
     await asyncio.gather(*(run(job) for job in jobs))
 
 
-async def _publish_one(state: tracker.Tracker, publisher: Publisher, at: tracker.At, now: datetime) -> None:
+async def _publish_one(
+    state: tracker.Tracker, publisher: Publisher, fleet: handlers.Propagations, at: tracker.At, now: datetime
+) -> None:
+    missing = state.unpropagated(at)
+    if missing is not None:
+        try:
+            await fleet.apply(missing)
+        except errors.KuratorError:
+            log.warning("federated.propagation_publish_failed", federated_deployment=f"{at[0]}/{at[1]}", exc_info=True)
+        else:
+            state.sent(at, missing)
     body = state.evaluate(at, now=now)
     if body is None:
         return

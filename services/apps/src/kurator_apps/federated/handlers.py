@@ -46,7 +46,9 @@ class Federated:
 
     async def propagate(self, entry: index.FederatedEntry) -> plan.FederatedPlan:
         planned = self.state.plan_of(entry)
-        await self.fleet.apply(propagation.document(entry.model, planned, generation=entry.generation))
+        document = propagation.document(entry.model, planned, generation=entry.generation)
+        await self.fleet.apply(document)
+        self.state.sent((entry.namespace, entry.name), document)
         return planned
 
     async def repropagate(self, owners: Iterable[index.FederatedEntry]) -> None:

@@ -147,11 +147,23 @@ class Index:
         found = self._companions.get(key)
         return found is not None and found[0] >= generation
 
-    def record(self, token: str, document: Mapping[str, Any], *, generation: int, deleted: bool) -> None:
-        """Apply a record of the apps bucket (kinds other than ours are ignored)."""
+    def record(
+        self, token: str, document: Mapping[str, Any], *, generation: int, deleted: bool
+    ) -> list[FederatedEntry]:
+        """Apply a record of the apps bucket (kinds other than ours are ignored); returns the
+        FederatedDeployments a companion belonged to before or belongs to now."""
         if token not in TOKENS:
-            return
+            return []
         key = key_of(token, document)
+        before = [] if token == FD_TOKEN else self._owners_at(key)
+        self._record(token, key, document, generation=generation, deleted=deleted)
+        return [] if token == FD_TOKEN else [*before, *self._owners_at(key)]
+
+    def _owners_at(self, key: Key) -> list[FederatedEntry]:
+        known = self.companion(key)
+        return [] if known is None else self.owners_of(known)
+
+    def _record(self, token: str, key: Key, document: Mapping[str, Any], *, generation: int, deleted: bool) -> None:
         if deleted:
             if token == FD_TOKEN:
                 known = self._fds.get((key[1], key[2]))

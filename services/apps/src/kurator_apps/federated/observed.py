@@ -48,6 +48,8 @@ class FleetView:
     """The FederatedDeployment generation the fleet has applied (``None``: not known)."""
     phase: str
     placed: tuple[Placed, ...]
+    fingerprint: str = ""
+    """:func:`~kurator_apps.federated.propagation.fingerprint` of the Propagation the fleet holds."""
 
     def line(self, kind: str) -> Placed | None:
         return next((p for p in self.placed if p.kind == kind), None)
@@ -79,6 +81,7 @@ def fleet_view(document: Mapping[str, Any]) -> FleetView:
         generation=propagation.generation_of(dict(document)) if applied else None,
         phase=str(st.get("phase") or "Pending"),
         placed=placed,
+        fingerprint=propagation.fingerprint(document),
     )
 
 

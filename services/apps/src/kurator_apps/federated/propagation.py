@@ -10,7 +10,10 @@ generation the fleet has applied.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any, Final
+
+import orjson
 
 from kurator_apps.federated import companions, plan
 from shared.contracts.models import apps, propagation
@@ -65,3 +68,12 @@ def generation_of(document: dict[str, Any]) -> int | None:
         return int(raw) if raw is not None else None
     except ValueError:
         return None
+
+
+def fingerprint(document: Mapping[str, Any]) -> str:
+    """What identifies a Propagation's content, as sent or as the fleet's status shows it (there
+    Secret values are redacted, so they are here too): its annotations and its spec."""
+    meta = document.get("metadata") or {}
+    body = {"metadata": {"annotations": meta.get("annotations") or {}}, "spec": document.get("spec") or {}}
+    public = propagation.Propagation.public_document(body)
+    return hashlib.sha256(orjson.dumps(public, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]

@@ -15,7 +15,8 @@ from shared.runtime.extensions import Background, Extensions, ServiceContext
 
 def build(context: ServiceContext) -> Extensions:
     state = tracker.Tracker(index.Index())
-    shared = handlers.Federated(state, fleet_bus.FleetPropagations(context.publisher))
+    fleet = fleet_bus.FleetPropagations(context.publisher)
+    shared = handlers.Federated(state, fleet)
     companion = handlers.CompanionHandler(shared)
     statuses = Publisher(context.nc, source=f"{context.publisher.source}/federated")
     return Extensions(
@@ -25,6 +26,6 @@ def build(context: ServiceContext) -> Extensions:
         },
         background=(
             Background("federated-observe", lambda: follow.observe(context.js, state), singleton=False),
-            Background("federated-status", lambda: follow.publish(state, statuses), singleton=True),
+            Background("federated-status", lambda: follow.publish(state, statuses, fleet), singleton=True),
         ),
     )

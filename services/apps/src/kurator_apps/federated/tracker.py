@@ -68,6 +68,7 @@ class Tracker:
         self._labels: dict[str, dict[str, str]] = {}
         self._labels_version = 0
         self._plans: dict[At, tuple[tuple[int, str, int, int], plan.FederatedPlan]] = {}
+        self._sent: dict[At, str] = {}
         self._fleet: dict[At, observed.FleetView] = {}
         self._members: dict[At, tuple[observed.Member, ...]] = {}
         self._previous: dict[At, status.AppStatus] = {}
@@ -138,6 +139,7 @@ class Tracker:
         self._published.pop(at, None)
         self._events.pop(at, None)
         self._plans.pop(at, None)
+        self._sent.pop(at, None)
         self.dirty.discard(at)
 
     def live(self, at: At) -> None:
@@ -171,6 +173,28 @@ class Tracker:
         )
         self._plans[at] = (key, planned)
         return planned
+
+    def propagation_of(self, entry: index.FederatedEntry) -> dict[str, Any]:
+        return propagation.document(entry.model, self.plan_of(entry), generation=entry.generation)
+
+    def sent(self, at: At, document: dict[str, Any]) -> None:
+        """This replica published ``document`` as ``at``'s Propagation."""
+        self._sent[at] = propagation.fingerprint(document)
+
+    def unpropagated(self, at: At) -> dict[str, Any] | None:
+        """The Propagation to publish for ``at`` when neither this replica sent it nor the fleet
+        holds it: what another replica's handler could not know (a companion it had not seen yet)."""
+        entry = self.index.fd(*at)
+        if entry is None or at in self._deleted:
+            return None
+        if entry.model.spec.placement.cluster_selector is not None and not self.fleet_known.is_set():
+            return None
+        document = self.propagation_of(entry)
+        mark = propagation.fingerprint(document)
+        fleet = self._fleet.get(at)
+        if mark == self._sent.get(at) or (fleet is not None and mark == fleet.fingerprint):
+            return None
+        return document
 
     def evaluate(self, at: At, *, now: datetime, planned: plan.FederatedPlan | None = None) -> dict[str, Any] | None:
         """The status document of ``at`` now; queues its events. ``None``: unknown, deleted, or
