@@ -7,9 +7,10 @@ On apply (and whenever :mod:`.resync` sees the Fleet change) :meth:`ApplicationH
 2. reads the Fleet's members (:mod:`.membership`); while the Fleet or a listed member is
    missing nothing is written (upstream waits too) and the status is ``Pending``, as it is
    when the Fleet has no members (then only the source is written);
-3. renders, server-side applies the source and every delivery unit, then deletes the objects
-   carrying this Application's labels that the rendering no longer has (fewer clusters or
-   policies, another source kind);
+3. renders; refuses (naming the policy) to take over an object another Application wrote;
+   server-side applies the source and every delivery unit, then deletes the objects carrying
+   this Application's labels that the rendering no longer has (fewer clusters or policies,
+   another source kind);
 4. checks each member's kubeconfig Secret and reports per delivery (:mod:`.progress`).
 
 Delete removes every object carrying the Application's labels. Reconciles of one Application
@@ -55,15 +56,17 @@ class ApplicationHandler:
         self._statuses = statuses
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.rendered_with: dict[tuple[str, str], membership.Membership | None] = {}
-        self._ours: dict[tuple[str, str, str], str] = {}
-        """``(namespace, kind, name)`` -> the Application this replica last wrote that object for."""
         """The membership each Application was last reconciled against (``None``: the host)."""
+        self._ours: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        """Per Application, the ``(kind, name)`` objects this replica wrote for it since its last
+        intent (an intent reads them all again: another replica may have deleted it meanwhile)."""
 
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
     async def on_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
         assert isinstance(obj, apps.Application)
+        self._ours.pop((_namespace(obj), obj.metadata.name), None)
         body = await self.reconcile(obj, generation=record.generation, changed_at=record.changed_at)
         assert body is not None  # nothing to ask: an intent is always wanted
         return body
@@ -112,7 +115,7 @@ class ApplicationHandler:
             kind, name = str(obj["kind"]), str(obj["metadata"]["name"])
             with failures.on_host(f"{kind} {namespace}/{name}"):
                 written[(kind, name)] = await self._flux.apply(obj)
-            self._ours[(namespace, kind, name)] = app.metadata.name
+            self._ours.setdefault((namespace, app.metadata.name), set()).add((kind, name))
         pruned = await self._prune(namespace, app.metadata.name, keep=set(written))
         problems = await self._kubeconfig_problems(namespace, rendering)
         return progress.Observed(written=written, kubeconfig_problems=problems, pruned=tuple(pruned))
@@ -122,17 +125,18 @@ class ApplicationHandler:
 
         Upstream names delivery units after the policy, not the Application, so two Applications
         in one namespace with a policy of the same name collide; upstream's controller then fails
-        on the ownerReference, here the second one is rejected naming its policy. An object this
-        replica last wrote for the same Application is not read again.
+        on the ownerReference, here the second one is rejected naming its policy. Objects this
+        replica wrote for the Application since its last intent are not read again.
         """
         namespace, app_name = _namespace(app), app.metadata.name
+        ours = self._ours.get((namespace, app_name), set())
         index = {name: i for i, name in enumerate(app.policy_names())}
         fields = [("metadata.name", rendering.source)]
         fields += [(f"spec.syncPolicies[{index[d.policy]}].name", d.object) for d in rendering.deliveries]
         reasons = []
         for field, obj in fields:
             kind, name = str(obj["kind"]), str(obj["metadata"]["name"])
-            if self._ours.get((namespace, kind, name)) == app_name:
+            if (kind, name) in ours:
                 continue
             with failures.on_host(f"{kind} {namespace}/{name}"):
                 existing = await self._flux.find(kind=kind, namespace=namespace, name=name)
@@ -158,6 +162,7 @@ class ApplicationHandler:
                 kind, name = str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))
                 if (kind, name) not in keep:
                     await self._flux.delete(kind=kind, namespace=namespace, name=name)
+                    self._ours.get((namespace, app_name), set()).discard((kind, name))
                     pruned.append(f"{kind}/{name}")
         return pruned
 
@@ -183,6 +188,5 @@ class ApplicationHandler:
         namespace, name = str(meta.get("namespace") or "default"), str(meta["name"])
         async with self._lock((namespace, name)):
             self.rendered_with.pop((namespace, name), None)
-            for key in [k for k, owner in self._ours.items() if k[0] == namespace and owner == name]:
-                del self._ours[key]
+            self._ours.pop((namespace, name), None)
             await self._prune(namespace, name, keep=set())
