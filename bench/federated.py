@@ -102,10 +102,16 @@ class AvailableCollector(fleet.ScheduledCollector):
             await nc.subscribe(subjects.rejected(service), cb=self._on_rejected, pending_msgs_limit=-1)
         await nc.flush()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered: dict[str, int] = {}
+        """First status of each (the apps service's answer: planned, its Propagation published)."""
+
     async def _on_status(self, msg: Msg) -> None:
         now = time.perf_counter_ns()
         self.statuses += 1
         name = msg.subject[len(PREFIX) :]
+        self.answered.setdefault(name, now)
         if name not in self.scheduled and (orjson.loads(msg.data).get("status") or {}).get("phase") == "Available":
             self.scheduled[name] = now
             self._want.discard(name)
@@ -234,6 +240,8 @@ async def _scenario(
         await nc.close()
         await services.stop(replicas)
     latencies = [collector.scheduled[n] - sent[i] for i, n in enumerate(names) if n in collector.scheduled]
+    answered = [collector.answered[n] for n in names if n in collector.answered]
+    answer_wall = (max(answered) - started) / 1e9 if answered else 0.0
     last = max((collector.scheduled[n] for n in names if n in collector.scheduled), default=0)
     wall = ((last or time.perf_counter_ns()) - started) / 1e9
     result = ScenarioResult(
@@ -248,6 +256,8 @@ async def _scenario(
         cpu_percent=meter.percent_of(wall),
         extra={
             "publish_seconds": round((published - started) / 1e9, 3),
+            # The apps service's own part: intent in, plan, Propagation published, answer out.
+            "apps_answered_per_second": round(len(answered) / answer_wall, 1) if answer_wall > 0 else 0.0,
             "federated_statuses": collector.statuses,
             "goal_per_second": GOAL_PER_SECOND,
             "goal_met": len(latencies) == count and len(latencies) / wall >= GOAL_PER_SECOND if wall > 0 else False,
