@@ -109,7 +109,8 @@ def virtual_service(
     body: dict[str, Any] = {
         "phase": _phase(lines, verdict.ready),
         "observedGeneration": generation,
-        "conditions": _keep_times([_written_condition(lines, generation, now), ready], previous),
+        # Ready first: ``kurator get`` shows the first condition's message, and it names the problems.
+        "conditions": _keep_times([ready, _written_condition(lines, generation, now)], previous),
         "primaries": lines,
         "subsets": subsets,
         "destinationRules": rules,
@@ -141,5 +142,5 @@ def unplannable(message: str, *, generation: int, now: str, previous: Mapping[st
         **kept,
         "phase": DEGRADED,
         "observedGeneration": generation,
-        "conditions": _keep_times([c for c in kept.get("conditions") or () if c["type"] != "Ready"] + [cond], previous),
+        "conditions": _keep_times([cond] + [c for c in kept.get("conditions") or () if c["type"] != "Ready"], previous),
     }
