@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 
 from kurator_apps.federated import service as federated
 from kurator_fleet import extensions as fleet_extensions
-from kurator_sim import app, testing
+from kurator_sim import app, faults, testing
 from kurator_sim.settings import SimSettings
 from shared.bus import client, reader
 from shared.contracts import kinds, subjects
@@ -137,7 +137,12 @@ async def test_seed_frontend_with_service_and_ingress(stack: Stack, nc: Client, 
     assert {c: d["spec"]["replicas"] for c, d in deployments.items()} == {BEIJING: 2, SHANGHAI: 1}
     assert set(await on_members(stack, "v1", "Service", "frontend-service")) == {BEIJING, SHANGHAI}
     assert set(await on_members(stack, "networking.k8s.io/v1", "Ingress", "frontend-ingress")) == {BEIJING, SHANGHAI}
-    assert ("available", 1) in [(name, e["generation"]) for name, e in stack.events]
+
+    async def available_event() -> bool:
+        assert ("available", 1) in [(name, e["generation"]) for name, e in stack.events], stack.events
+        return True
+
+    await eventually(available_event, timeout_seconds=5, message="an available event")
 
     # Roll forward: one more replica in beijing.
     scaled = copy.deepcopy(fd)
@@ -211,3 +216,51 @@ async def test_companions_follow_and_leave(stack: Stack, nc: Client, example: Ca
     [gone] = await submit(nc, config, verb="delete")
     assert gone.result == "deleted"
     await eventually(lambda: config_on(set()), timeout_seconds=20, message="config withdrawn")
+
+
+async def test_a_cluster_going_down_degrades_it_with_an_event(
+    stack: Stack, nc: Client, example: Callable[..., Obj]
+) -> None:
+    """shanghai goes down: its replica is lost, Karmada marks it not ready, the FederatedDeployment
+    turns Degraded naming the cluster, and a ``degraded`` event says so."""
+    fd = example("06-federateddeployment-frontend.yaml", 0)
+    [created] = await submit(nc, fd)
+    assert created.ok, created.reasons
+
+    async def phase_is(phase: str) -> Obj:
+        st = await fd_status(nc, "frontend-app")
+        assert st["phase"] == phase, st
+        return st
+
+    await eventually(lambda: phase_is("Available"), timeout_seconds=20, message="available")
+    faults.set_down(stack.sim.fleet, SHANGHAI)
+    await eventually(lambda: phase_is("Degraded"), timeout_seconds=20, message="degraded")
+
+    async def degraded_events() -> list[Obj]:
+        found = [e for name, e in stack.events if name == "degraded"]
+        assert found, stack.events
+        return found
+
+    degraded = await eventually(degraded_events, timeout_seconds=5, message="a degraded event")
+    assert degraded[0]["federatedDeployment"] == {"namespace": "default", "name": "frontend-app"}
+    assert "cluster-shanghai" in degraded[0]["message"]  # first its replica is lost, then the cluster
+
+    async def shanghai_not_ready() -> bool:
+        st = await phase_is("Degraded")
+        failures = {c["name"]: c.get("failure") for c in st["clusters"]}
+        assert failures == {BEIJING: None, SHANGHAI: "cluster not ready"}, st["clusters"]
+        return True
+
+    await eventually(shanghai_not_ready, timeout_seconds=20, message="shanghai not ready")
+    assert len([name for name, _ in stack.events if name == "degraded"]) == 1  # still the same degradation
+
+    # Back up, the cluster is no longer a failure; Karmada does not move the replica it failed
+    # over back by itself, so the app stays Degraded with what each cluster really runs.
+    faults.set_down(stack.sim.fleet, SHANGHAI, down=False)
+
+    async def shanghai_back() -> bool:
+        st = await fd_status(nc, "frontend-app")
+        assert all("failure" not in c for c in st["clusters"]), st["clusters"]
+        return True
+
+    await eventually(shanghai_back, timeout_seconds=20, message="shanghai ready again")

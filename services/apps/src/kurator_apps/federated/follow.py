@@ -76,7 +76,8 @@ def _fleet_message(state: tracker.Tracker, found: reader.StatusMessage) -> None:
     gone = found.phase == status_words.DELETED
     if address.kind == "cluster":
         labels = (doc.get("status") or {}).get("labels") or (doc.get("metadata") or {}).get("labels") or {}
-        state.cluster(address.name, None if gone else labels)
+        ready = (doc.get("status") or {}).get("ready")
+        state.cluster(address.name, None if gone else labels, ready=ready if isinstance(ready, bool) else None)
     elif address.kind == "propagation":
         owner = observed.owner_of(doc)
         if owner is not None:

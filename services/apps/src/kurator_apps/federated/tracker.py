@@ -67,6 +67,7 @@ class Tracker:
         self._deadline = progress_deadline
         self._labels: dict[str, dict[str, str]] = {}
         self._labels_version = 0
+        self._ready: dict[str, bool] = {}
         self._plans: dict[At, tuple[tuple[int, str, int, int], plan.FederatedPlan]] = {}
         self._sent: dict[At, str] = {}
         self._fleet: dict[At, observed.FleetView] = {}
@@ -86,19 +87,24 @@ class Tracker:
     def clusters(self) -> Mapping[str, Mapping[str, str]]:
         return self._labels
 
-    def cluster(self, name: str, labels: Mapping[str, str] | None) -> None:
-        """A member cluster's labels (``None``: it left the fleet); selector plans may change."""
-        if labels is None:
-            if self._labels.pop(name, None) is None:
-                return
-        elif self._labels.get(name) == labels:
-            return
+    def cluster(self, name: str, labels: Mapping[str, str] | None, *, ready: bool | None = None) -> None:
+        """A member cluster's labels and readiness (``labels=None``: it left the fleet)."""
+        was_ready = self._ready.get(name)
+        if ready is None or labels is None:
+            self._ready.pop(name, None)
         else:
+            self._ready[name] = ready
+        if labels is None:
+            relabelled = self._labels.pop(name, None) is not None
+        else:
+            relabelled = self._labels.get(name) != labels
             self._labels[name] = dict(labels)
             self.fleet_known.set()
-        self._labels_version += 1
-        for fd in self.index.fds():
-            self.touch((fd.namespace, fd.name))
+        if relabelled:
+            self._labels_version += 1
+        if relabelled or was_ready != self._ready.get(name):
+            for fd in self.index.fds():
+                self.touch((fd.namespace, fd.name))
 
     def fleet(self, at: At, view: observed.FleetView | None) -> None:
         if view is None:
@@ -219,6 +225,9 @@ class Tracker:
             for name in desired:
                 if name not in self._labels and desired[name] > 0:
                     failures[name] = "not a member of the fleet"
+        for name, n in desired.items():
+            if n > 0 and self._ready.get(name) is False:
+                failures.setdefault(name, "cluster not ready")
         if current and fleet is not None:
             line = fleet.line("Deployment")
             if line is not None and line.phase == "Unschedulable":
