@@ -203,3 +203,24 @@ def test_a_selector_waits_for_the_fleet_and_says_when_it_matches_nothing(seed_fd
     assert body is not None
     assert body["phase"] == "Degraded"
     assert body["warnings"] == ["the cluster selector matches no member of the fleet"]
+
+
+def test_a_desired_cluster_the_fleet_reports_not_ready_is_a_failure(
+    state: tracker.Tracker, fleet_labels: dict[str, dict[str, str]]
+) -> None:
+    state.fleet(AT, observed.fleet_view(propagation_status(generation=1, fd_generation=1)))
+    state.deployment(AT, observed.members(deployment_status(cluster_beijing=healthy(3, 3))))
+    state.dirty.clear()
+    state.cluster("cluster-shanghai", fleet_labels["cluster-shanghai"], ready=False)
+    assert AT in state.dirty
+    body = state.evaluate(AT, now=T0)
+    assert body is not None
+    assert body["phase"] == "Degraded"
+    assert {c["name"]: c.get("failure") for c in body["clusters"]} == {
+        "cluster-beijing": None,
+        "cluster-shanghai": "cluster not ready",
+    }
+    state.cluster("cluster-shanghai", fleet_labels["cluster-shanghai"], ready=True)
+    again = state.evaluate(AT, now=T0)
+    assert again is not None
+    assert all("failure" not in c for c in again["clusters"])

@@ -20,6 +20,8 @@ from typing import Any
 
 from kurator_apps.federated import index, observed, plan, propagation, status
 
+_KEPT_EVENTS = 4
+
 At = tuple[str, str]
 """``(namespace, name)`` of a FederatedDeployment."""
 
@@ -247,7 +249,10 @@ class Tracker:
         )
         self._previous[at] = moved.status
         if moved.events:
-            self._events.setdefault(at, []).extend(moved.events)
+            # Only the replica holding the publisher's lease takes them: elsewhere keep the last few.
+            queued = self._events.setdefault(at, [])
+            queued.extend(moved.events)
+            del queued[:-_KEPT_EVENTS]
         body = moved.status.to_dict()
         # Which generation the fleet applied, not its phase: that moves with every binding
         # update, and what it means for the app is already in the clusters above.
