@@ -81,6 +81,12 @@ def render_as_written(obj: KubeObject) -> Rendered:
 
 def render_deployment(obj: KubeObject) -> Rendered:
     assert isinstance(obj, workloads.Deployment)
+    doc = obj.to_wire()
+    spec = doc["spec"]
+    if spec.get("selector") and (spec["template"].get("metadata") or {}).get("labels"):
+        # Already apps/v1-valid: completing it would only validate the same document again
+        # (about a millisecond of pydantic per Deployment, the bulk of a template's write).
+        return Rendered(doc)
     completed = obj.completed()
     meta = obj.spec.template.metadata
     if obj.spec.selector is not None and meta is not None and meta.labels is not None:

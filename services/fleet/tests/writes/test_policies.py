@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from kurator_fleet import handlers
+from kurator_fleet import handlers, policies
 from kurator_fleet.adapters import karmada as karmada_adapter
 from kurator_sim import testing
 from shared import errors
+from shared.contracts.models import workloads
 from shared.k8s import connection, objects, resources
 
 Apply = Callable[..., Any]
@@ -162,3 +163,25 @@ async def test_karmada_unreachable_is_retried(tmp_path: Path, kit: Any, desired:
             await built["propagationpolicy"].on_delete(kit.record(doc))
     finally:
         await kube.close()
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels"),
+    [({"matchLabels": {"app": "web"}}, {"app": "web", "tier": "front"}), (None, None), (None, {"app": "web"})],
+)
+def test_rendered_deployment_is_its_completed_form(
+    selector: dict[str, Any] | None, labels: dict[str, str] | None
+) -> None:
+    template: dict[str, Any] = {"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}
+    if labels is not None:
+        template["metadata"] = {"labels": labels}
+    spec: dict[str, Any] = {"replicas": 2, "template": template}
+    if selector is not None:
+        spec["selector"] = selector
+    meta = {"name": "web", "namespace": "default"}
+    obj = workloads.Deployment.model_validate(
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
+    )
+    rendered = policies.render_deployment(obj)
+    assert rendered.body == obj.completed().to_wire()
+    assert bool(rendered.notes) == (selector is None)
