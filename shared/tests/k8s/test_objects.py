@@ -8,6 +8,7 @@ built-in and custom kinds; one CLIENT span per call. Error translation is in ``t
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,36 @@ async def test_one_client_span_per_call(api: objects.Objects, spans: InMemorySpa
     assert missing.status.status_code is StatusCode.ERROR
     assert missing.attributes is not None
     assert missing.attributes["http.response.status_code"] == 404
+
+
+async def test_calls_honour_the_environment_proxy_as_the_client_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Looked up once per origin rather than per request (shared.k8s.transport), but still used:
+    # a proxy nobody listens on makes the call fail as unreachable.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{dead}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with testing.serve(crd_dir=CRDS) as sim:
+        kube = await connection.api_client(sim.write_kubeconfig(tmp_path / "kubeconfig"))
+        try:
+            with pytest.raises(errors.Unavailable):
+                await objects.Objects(kube, field_manager="kurator-test").get(CONFIGMAPS, name="a", namespace="default")
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+            monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+            kube2 = await connection.api_client(sim.write_kubeconfig(tmp_path / "kubeconfig2"))
+            try:
+                assert (
+                    await objects.Objects(kube2, field_manager="kurator-test").find(
+                        CONFIGMAPS, name="a", namespace="default"
+                    )
+                    is None
+                )
+            finally:
+                await kube2.close()
+        finally:
+            await kube.close()

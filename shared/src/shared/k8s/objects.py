@@ -6,9 +6,12 @@ the service is the declared owner of what it writes, so it takes fields over rat
 failing on another manager's conflicting value.
 
 kubernetes_asyncio's generated APIs choose JSON or merge patch by the body's type and cannot
-reach the core group generically, so every call goes through ``ApiClient.call_api`` with an
-explicit path and ``Content-Type`` (``application/apply-patch+yaml``: JSON is YAML). Each
-call is one OpenTelemetry span (:mod:`shared.k8s.tracing`) and raises only
+reach the core group generically, so every call is made here with an explicit path and
+``Content-Type`` (``application/apply-patch+yaml``: JSON is YAML), through the ``ApiClient``'s
+connection pool and credentials (:mod:`shared.k8s.transport`). Not through
+``ApiClient.call_api``: our bodies are plain JSON documents already, and its generic walk over
+them (``sanitize_for_serialization``), ``json`` encoding and decoding cost more than the
+request. Each call is one OpenTelemetry span (:mod:`shared.k8s.tracing`) and raises only
 :mod:`shared.k8s.errors` types.
 """
 
@@ -19,14 +22,15 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
+import aiohttp
+import orjson
 from kubernetes_asyncio import client
 from opentelemetry import trace
 
-from shared.k8s import errors, resources, tracing
+from shared.k8s import errors, resources, tracing, transport
 from shared.k8s.resources import RawObject, Resource
 
 APPLY_PATCH: Final = "application/apply-patch+yaml"
-_AUTH: Final = ["BearerToken"]
 
 
 class Objects:
@@ -44,6 +48,8 @@ class Objects:
         self.field_manager = field_manager
         self._tracer = tracer or tracing.default_tracer()
         self._timeout = request_timeout.total_seconds()
+        self._client_timeout = aiohttp.ClientTimeout(total=self._timeout)
+        self._transport = transport.for_api(api)
         self._discovered: dict[str, dict[str, Resource]] = {}
         self._discovery_lock = asyncio.Lock()
 
@@ -197,18 +203,21 @@ class Objects:
         ok: Sequence[int] = (200, 201),
     ) -> Any:
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        data = orjson.dumps(body) if body is not None else None
         with errors.translated():
-            return await self._api.call_api(
-                path,
-                method,
-                query_params=list(query),
-                header_params=headers,
-                body=dict(body) if body is not None else None,
-                response_types_map=dict.fromkeys(ok, "object"),
-                auth_settings=_AUTH,
-                _return_http_data_only=True,
-                _request_timeout=self._timeout,
+            answer = await self._transport.request(
+                method, path, query=query, headers=headers, body=data, limits=self._client_timeout
             )
+            if not 200 <= answer.status <= 299:
+                failed = client.ApiException(status=answer.status, reason=answer.reason)
+                failed.body, failed.headers = answer.body, answer.headers
+                raise failed
+        if answer.status not in ok:
+            return None  # a success we do not expect an object from
+        try:
+            return orjson.loads(answer.body)
+        except orjson.JSONDecodeError as exc:
+            raise errors.ApiError(f"the API server answered {len(answer.body)} bytes that are not JSON") from exc
 
 
 def _object(value: Any) -> RawObject:
