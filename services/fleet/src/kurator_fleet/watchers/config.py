@@ -27,6 +27,9 @@ class WatcherSettings:
     watch: watching.WatchSettings = field(default_factory=watching.WatchSettings)
     publishers: int = 16
     """``KURATOR_WATCH_PUBLISHERS``: status publishes in flight at once."""
+    coalesce: timedelta = timedelta(milliseconds=100)
+    """``KURATOR_STATUS_COALESCE_SECONDS``: how long a status waits for more changes of the same
+    object before it is published (a binding goes created, scheduled, applied in a few ms)."""
 
     @classmethod
     def from_service(cls, settings: Any) -> WatcherSettings:
@@ -41,4 +44,5 @@ class WatcherSettings:
             deleted_linger=timedelta(seconds=number("deleted_linger_seconds", 5.0)),
             pressure=Thresholds(enter=enter, leave=leave),
             publishers=max(1, int(number("watch_publishers", 16))),
+            coalesce=timedelta(seconds=max(0.0, number("status_coalesce_seconds", 0.1))),
         )

@@ -10,7 +10,10 @@ compose the document and publish it if it differs from the latest on the bus:
 * the status is :func:`kurator_fleet.observed.merge` of that base and the observation.
 
 Requests for one object are coalesced and never run concurrently, and each run reads the
-newest observation, so the last message published always carries the last observation.
+newest observation, so the last message published always carries the last observation. A
+request waits a short window (``coalesce``) before a worker takes it: Karmada moves a binding
+through several states in quick succession (created, scheduled, applied, status aggregated),
+and one message with the latest of them is what a reader needs, not one per step.
 Objects no intent created get a final ``Deleted`` status when they vanish, purged from the
 last-value cache after a linger, as the processor does for deleted intents. Objects whose
 processor status says ``Deleted`` are left alone: the processor is removing them.
@@ -47,6 +50,7 @@ class StatusWriter:
         desired: store.DesiredStateStore,
         deleted_linger: timedelta,
         workers: int = 16,
+        coalesce: timedelta = timedelta(0),
     ) -> None:
         self._publisher = publisher
         self._mirror = mirror
@@ -56,6 +60,9 @@ class StatusWriter:
         self._workers = workers
         self._queue: asyncio.Queue[subjects.ObjectAddress] = asyncio.Queue()
         self._queued: set[subjects.ObjectAddress] = set()
+        self._coalesce = coalesce.total_seconds()
+        self._waiting: list[subjects.ObjectAddress] = []
+        self._release: asyncio.TimerHandle | None = None
         self._busy: set[subjects.ObjectAddress] = set()
         self._again: set[subjects.ObjectAddress] = set()
         self._events: asyncio.Queue[tuple[str, str, dict[str, Any], str | None]] = asyncio.Queue()
@@ -68,8 +75,21 @@ class StatusWriter:
 
     def request(self, address: subjects.ObjectAddress) -> None:
         """Bring ``address``'s status up to date with its observation (soon, once)."""
-        if address not in self._queued:
-            self._queued.add(address)
+        if address in self._queued:
+            return
+        self._queued.add(address)
+        if self._coalesce <= 0:
+            self._queue.put_nowait(address)
+            return
+        # One timer for everything requested in the window, rather than one per request.
+        self._waiting.append(address)
+        if self._release is None:
+            self._release = asyncio.get_running_loop().call_later(self._coalesce, self._released)
+
+    def _released(self) -> None:
+        self._release = None
+        waiting, self._waiting = self._waiting, []
+        for address in waiting:
             self._queue.put_nowait(address)
 
     def emit(self, kind: str, name: str, payload: dict[str, Any], *, ce_subject: str | None = None) -> None:
@@ -126,6 +146,9 @@ class StatusWriter:
                     tg.create_task(self._work(), name=f"watchers-status-{i}")
                 tg.create_task(self._publish_events(), name="watchers-events")
         finally:
+            if self._release is not None:
+                self._release.cancel()
+                self._release = None
             for task in list(self._purges):
                 task.cancel()
 

@@ -69,6 +69,7 @@ class Watchers:
             desired=context.desired,
             deleted_linger=settings.deleted_linger,
             workers=settings.publishers,
+            coalesce=settings.coalesce,
         )
         self.clusters = ClusterTracker(
             mirror=self.mirror,
