@@ -16,8 +16,8 @@ each workload are scheduled, and what Karmada's cluster status reports as ``allo
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,6 +32,8 @@ from shared.gang.pods import PodShape
 
 Obj = dict[str, Any]
 WorkloadKey = tuple[str, str, str]
+_Rank = tuple[bool, tuple[str, str, str], int]
+"""Where a demand goes in packing order: bound pods first, then by creation, then by source."""
 """``(kind, namespace, name)``: ``Deployment``, ``Job`` (Volcano) or ``Pod``."""
 
 EDGE_ROLE_LABEL = "node-role.kubernetes.io/edge"
@@ -71,15 +73,15 @@ class Packing:
         return self.scheduled.get(key, 0)
 
 
+def _node(obj: Mapping[str, Any]) -> Node:
+    node = Node.from_dict(obj)
+    ready = kube_conditions.is_true(obj, "Ready")
+    return node if node.ready == ready else dataclasses.replace(node, ready=ready)
+
+
 def read_nodes(store: ObjectStore) -> list[Node]:
     rt = store.registry.by_key(("", "nodes"))
-    out = []
-    for obj in store.iter_raw(rt):
-        node = Node.from_dict(obj)
-        ready = kube_conditions.is_true(obj, "Ready")
-        out.append(node if node.ready == ready else dataclasses.replace(node, ready=ready))
-    out.sort(key=lambda n: n.name)
-    return out
+    return sorted((_node(obj) for obj in store.iter_raw(rt)), key=lambda n: n.name)
 
 
 def _order(obj: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -99,25 +101,118 @@ def _pod_demand(kind: str, obj: Mapping[str, Any], pod_spec: Mapping[str, Any], 
 
 
 class DemandCache:
-    """Parsed pod demands per object, reused while the object's specification is unchanged."""
+    """Parsed pod demands per object, reused while the object's specification is unchanged.
+
+    After the first full read it follows the store's history: only objects written since the
+    last read are looked at again.
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, str], tuple[Any, list[Demand]]] = {}
-        self._seen: dict[tuple[str, str], tuple[Any, list[Demand]]] = {}
+        self._entries: dict[tuple[str, str], tuple[Any, int, list[Demand]]] = {}
+        """``(kind, uid)``: the stamp the demands were built at, their source's index, the demands."""
+        self._store: ObjectStore | None = None
+        self._rv = 0
+        self._ranks: list[_Rank] = []
+        self._sorted: list[Demand] = []
+        """Every demand in packing order, and its rank in ``_ranks`` at the same index."""
+        self._added: list[tuple[_Rank, Demand]] = []
+        self._removed: dict[int, Demand] = {}
+        """Demands gone since the last read, by ``id()`` (held, so no other takes their id)."""
+        self._nodes: dict[str, tuple[Any, Node]] = {}
+        self.packer: _Packer | None = None
 
-    def get(self, kind: str, obj: Mapping[str, Any], stamp: Any, build: Callable[[], list[Demand]]) -> list[Demand]:
-        key = (kind, str(obj["metadata"].get("uid")))
+    def _put(self, source: int, obj: Mapping[str, Any]) -> None:
+        (_, _, kind), build, stamp_field = _SOURCES[source]
+        meta = obj["metadata"]
+        key = (kind, str(meta.get("uid")))
+        if meta.get("deletionTimestamp"):
+            self._forget(self._entries.pop(key, None))
+            return
+        stamp = meta.get(stamp_field)
         entry = self._entries.get(key)
         if entry is None or entry[0] != stamp:
-            entry = (stamp, build())
-        self._seen[key] = entry
-        return entry[1]
+            self._forget(entry)
+            demands = build(obj)
+            self._entries[key] = (stamp, source, demands)
+            # Ties in rank are only between one object's demands, which keep their own order.
+            self._added.extend(((d.node_name is None, d.order, source), d) for d in demands)
 
-    def start(self) -> None:
-        self._seen = {}
+    def _forget(self, entry: tuple[Any, int, list[Demand]] | None) -> None:
+        if entry is not None:
+            self._removed.update((id(d), d) for d in entry[2])
 
-    def finish(self) -> None:
-        self._entries = self._seen
+    def _drop(self, source: int, obj: Mapping[str, Any]) -> None:
+        self._forget(self._entries.pop((_SOURCES[source][0][2], str(obj["metadata"].get("uid"))), None))
+
+    def nodes(self, store: ObjectStore) -> list[Node]:
+        """``read_nodes``, parsing only the nodes written since they were last parsed."""
+        rt = store.registry.by_key(("", "nodes"))
+        out = []
+        seen: dict[str, tuple[Any, Node]] = {}
+        for obj in store.iter_raw(rt):
+            meta = obj["metadata"]
+            name, stamp = str(meta.get("name") or ""), meta.get("resourceVersion")
+            entry = self._nodes.get(name)
+            if entry is None or entry[0] != stamp:
+                entry = (stamp, _node(obj))
+            seen[name] = entry
+            out.append(entry[1])
+        self._nodes = seen
+        out.sort(key=lambda n: n.name)
+        return out
+
+    def read(self, store: ObjectStore) -> list[Demand]:
+        sources = {}
+        for index, ((group, version, kind), _, _) in enumerate(_SOURCES):
+            rt = store.registry.by_kind(group, version, kind)
+            if rt is not None:
+                sources[rt.key] = (index, rt)
+        changes = store.changes_since(self._rv) if self._store is store else None
+        if changes is None:
+            self._entries, self._store = {}, store
+            self._ranks, self._sorted, self._added, self._removed = [], [], [], {}
+            for index, rt in sources.values():
+                for obj in store.iter_raw(rt):
+                    self._put(index, obj)
+        else:
+            for change in changes:
+                found = sources.get(change.key)
+                if found is None:
+                    continue
+                if change.type == "DELETED":
+                    self._drop(found[0], change.new)
+                else:
+                    self._put(found[0], change.new)
+        self._rv = store.resource_version
+        self._reorder()
+        return list(self._sorted)
+
+    def _reorder(self) -> None:
+        """Take removed demands out of the order and put added ones in their place.
+
+        Ranks order sources, then objects by creation (no two objects of a source share
+        one), then each object's demands in their own order: the same for any history.
+        """
+        added, self._added = self._added, []
+        if self._removed:
+            removed = self._removed
+            kept = [i for i, d in enumerate(self._sorted) if id(d) not in removed]
+            self._ranks = [self._ranks[i] for i in kept]
+            self._sorted = [self._sorted[i] for i in kept]
+            added = [pair for pair in added if id(pair[1]) not in removed]
+            self._removed = {}
+        if not added:
+            return
+        added.sort(key=lambda pair: pair[0])
+        if not self._ranks or added[0][0] >= self._ranks[-1]:
+            # The usual case: newly created objects come last.
+            self._ranks.extend(rank for rank, _ in added)
+            self._sorted.extend(d for _, d in added)
+            return
+        for rank, demand in added:
+            at = bisect.bisect_right(self._ranks, rank)
+            self._ranks.insert(at, rank)
+            self._sorted.insert(at, demand)
 
 
 def _deployment_demands(obj: Mapping[str, Any]) -> list[Demand]:
@@ -148,55 +243,84 @@ def _pod_demands(obj: Mapping[str, Any]) -> list[Demand]:
     return [demand]
 
 
+_SOURCES: tuple[tuple[tuple[str, str, str], Callable[[Mapping[str, Any]], list[Demand]], str], ...] = (
+    (("apps", "v1", "Deployment"), _deployment_demands, "generation"),
+    (("batch.volcano.sh", "v1alpha1", "Job"), _job_demands, "resourceVersion"),
+    (("", "v1", "Pod"), _pod_demands, "resourceVersion"),
+)
+"""Where demands come from: kind, how to read them, and the metadata field that changes with them."""
+
+
 def read_demands(store: ObjectStore, cache: DemandCache | None = None) -> list[Demand]:
-    cache = cache or DemandCache()
-    cache.start()
-    demands: list[Demand] = []
-    registry = store.registry
-    sources: tuple[
-        tuple[tuple[str, str, str], Callable[[Mapping[str, Any]], list[Demand]], Callable[[Obj], Any]], ...
-    ] = (
-        (("apps", "v1", "Deployment"), _deployment_demands, lambda o: o["metadata"].get("generation")),
-        (("batch.volcano.sh", "v1alpha1", "Job"), _job_demands, lambda o: o["metadata"].get("resourceVersion")),
-        (("", "v1", "Pod"), _pod_demands, lambda o: o["metadata"].get("resourceVersion")),
-    )
-    for (group, version, kind), build, stamp_of in sources:
-        rt = registry.by_kind(group, version, kind)
-        if rt is None:
-            continue
-        for obj in store.iter_raw(rt):
-            if obj["metadata"].get("deletionTimestamp"):
-                continue
-            demands.extend(cache.get(kind, obj, stamp_of(obj), functools.partial(build, obj)))
-    cache.finish()
-    demands.sort(key=lambda d: (d.node_name is None, d.order))
-    return demands
+    """Every pod demand of the member, in packing order (bound pods first, then by creation)."""
+    return (cache or DemandCache()).read(store)
 
 
-def pack(nodes: list[Node], demands: list[Demand]) -> Packing:
-    """First-fit placement of ``demands`` (in order) onto ``nodes``."""
-    free = [_milli(node.allocatable) for node in nodes]
-    index = {node.name: i for i, node in enumerate(nodes)}
-    eligible: dict[str, list[int]] = {}
-    scheduled: dict[WorkloadKey, int] = {}
-    allocated: dict[str, int] = {"cpu": 0, "memory": 0, "pods": 0}
-    allocating: dict[str, int] = {"cpu": 0, "memory": 0, "pods": 0}
-    for demand in demands:
+class _Packer:
+    """First-fit state that can be rewound: each placed demand records what it took.
+
+    First fit decides each demand from the demands before it only, so when a new demand list
+    shares a prefix with the last one, undoing the rest and placing the new tail gives the
+    same result as packing everything again, at the cost of the tail.
+    """
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.nodes = nodes
+        self.free = [_milli(node.allocatable) for node in nodes]
+        self.index = {node.name: i for i, node in enumerate(nodes)}
+        self.eligible: dict[str, list[int]] = {}
+        self.demands: list[Demand] = []
+        self.taken: list[tuple[int, list[tuple[int, int]]]] = []
+        """Per placed demand: pods placed and ``(node index, pods)`` taken from ``free``."""
+        self.scheduled: dict[WorkloadKey, int] = {}
+        self.keys: dict[WorkloadKey, int] = {}
+        """How many placed demands count towards each workload (its entry goes with the last)."""
+        self.allocated: dict[str, int] = {"cpu": 0, "memory": 0, "pods": 0}
+        self.allocating: dict[str, int] = {"cpu": 0, "memory": 0, "pods": 0}
+        self.resources: dict[str, int] = {}
+        """How many placed demands request each resource (its totals are reported while any does)."""
+
+    def rewind(self, keep: int) -> None:
+        """Undo every demand after the first ``keep``."""
+        free, allocated, allocating = self.free, self.allocated, self.allocating
+        while len(self.demands) > keep:
+            demand = self.demands.pop()
+            placed, taken = self.taken.pop()
+            per_pod = demand.per_pod
+            for i, n in taken:
+                room = free[i]
+                for name, need in per_pod.items():
+                    room[name] = room.get(name, 0) + need * n
+            left = demand.count - placed if demand.node_name is None else 0
+            for name, need in per_pod.items():
+                allocated[name] -= need * placed
+                allocating[name] -= need * left
+                self.resources[name] -= 1
+            key = demand.key
+            self.scheduled[key] -= placed
+            self.keys[key] -= 1
+            if not self.keys[key]:
+                del self.keys[key], self.scheduled[key]
+
+    def place(self, demand: Demand) -> None:
         per_pod = demand.per_pod
+        free = self.free
         left = demand.count
         placed = 0
+        taken: list[tuple[int, int]] = []
         if demand.node_name is not None:
             # Already bound by someone else's scheduler: it holds its node's resources.
-            bound = index.get(demand.node_name)
+            bound = self.index.get(demand.node_name)
             if bound is not None:
                 for name, need in per_pod.items():
                     free[bound][name] = free[bound].get(name, 0) - need
+                taken.append((bound, 1))
             placed, left = left, 0
         else:
-            candidates = eligible.get(demand.claim)
+            candidates = self.eligible.get(demand.claim)
             if candidates is None:
-                candidates = eligible[demand.claim] = [
-                    i for i, node in enumerate(nodes) if predicates.eligible(demand.shape, node)
+                candidates = self.eligible[demand.claim] = [
+                    i for i, node in enumerate(self.nodes) if predicates.eligible(demand.shape, node)
                 ]
             for i in candidates:
                 if left == 0:
@@ -211,19 +335,55 @@ def pack(nodes: list[Node], demands: list[Demand]) -> Packing:
                     continue
                 for name, need in per_pod.items():
                     room[name] = room.get(name, 0) - need * n
+                taken.append((i, n))
                 placed += n
                 left -= n
-        scheduled[demand.key] = scheduled.get(demand.key, 0) + placed
+        key = demand.key
+        self.scheduled[key] = self.scheduled.get(key, 0) + placed
+        self.keys[key] = self.keys.get(key, 0) + 1
+        allocated, allocating, counted = self.allocated, self.allocating, self.resources
         for name, need in per_pod.items():
             allocated[name] = allocated.get(name, 0) + need * placed
             allocating[name] = allocating.get(name, 0) + need * left
-    return Packing(
-        scheduled,
-        {name: Decimal(v) / 1000 for name, v in allocated.items()},
-        {name: Decimal(v) / 1000 for name, v in allocating.items()},
-        nodes,
-    )
+            counted[name] = counted.get(name, 0) + 1
+        self.demands.append(demand)
+        self.taken.append((placed, taken))
+
+    def repack(self, demands: list[Demand]) -> None:
+        old = self.demands
+        keep, limit = 0, min(len(old), len(demands))
+        while keep < limit and old[keep] is demands[keep]:
+            keep += 1
+        self.rewind(keep)
+        for demand in demands[keep:]:
+            self.place(demand)
+
+    def packing(self) -> Packing:
+        shown = ("cpu", "memory", "pods")
+        names = [*shown, *(name for name, n in self.resources.items() if n and name not in shown)]
+        return Packing(
+            dict(self.scheduled),
+            {name: Decimal(self.allocated[name]) / 1000 for name in names},
+            {name: Decimal(self.allocating[name]) / 1000 for name in names},
+            self.nodes,
+        )
+
+
+def pack(nodes: list[Node], demands: list[Demand], cache: DemandCache | None = None) -> Packing:
+    """First-fit placement of ``demands`` (in order) onto ``nodes``.
+
+    With a ``cache``, the last packing over the same nodes is reused up to the first demand
+    that differs from the last call's.
+    """
+    packer = cache.packer if cache is not None else None
+    if packer is None or packer.nodes != nodes:
+        packer = _Packer(nodes)
+        if cache is not None:
+            cache.packer = packer
+    packer.repack(demands)
+    return packer.packing()
 
 
 def member_packing(store: ObjectStore, cache: DemandCache | None = None) -> Packing:
-    return pack(read_nodes(store), read_demands(store, cache))
+    nodes = cache.nodes(store) if cache is not None else read_nodes(store)
+    return pack(nodes, read_demands(store, cache), cache)

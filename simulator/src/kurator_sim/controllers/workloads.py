@@ -80,12 +80,17 @@ class DeploymentController:
         self._demands: dict[str, kube_capacity.DemandCache] = {}
         self._seen: dict[tuple[str, tuple[str, str], str, str], Any] = {}
         self._armed: set[str] = set()
+        self._packings: dict[str, kube_capacity.Packing] = {}
+        """The last packing of each member, kept (while watching) until an event may change it."""
+        self._repack: set[str] = set()
+        self._watching = False
 
     async def run(self) -> None:
         self._progress, self._timers, self._dirty, self._scheduled = {}, {}, {}, {}
-        self._seen, self._armed = {}, set()
+        self._seen, self._armed, self._packings, self._repack = {}, set(), {}, set()
         self._demands = {name: kube_capacity.DemandCache() for name in self.fleet.members}
         queue: kube_workqueue.WorkQueue[str] = kube_workqueue.WorkQueue(self.clock)
+        self._watching = True
         try:
             async with asyncio.TaskGroup() as tg:
                 for member in self.fleet.members.values():
@@ -99,6 +104,7 @@ class DeploymentController:
                     kube_workqueue.drain(queue, self._sync_member(queue), controller="deployment-controller")
                 )
         finally:
+            self._watching = False
             queue.close()
 
     def _on_event(
@@ -117,6 +123,7 @@ class DeploymentController:
                 relevant = (
                     meta.get("labels"),
                     status.get("allocatable"),
+                    status.get("capacity"),
                     kube_conditions.status_of(obj, "Ready"),
                     spec.get("taints"),
                     spec.get("unschedulable"),
@@ -136,6 +143,7 @@ class DeploymentController:
                 self._seen[seen_key] = relevant
                 if key == DEPLOYMENTS:
                     self._dirty.setdefault(member, set()).add((namespace, name))
+            self._repack.add(member)
             if member not in self._armed:
                 self._armed.add(member)
                 queue.add_after(member, COALESCE_SECONDS)
@@ -163,8 +171,13 @@ class DeploymentController:
         """
         store = member.store
         rt = store.registry.by_key(DEPLOYMENTS)
-        cache = self._demands.setdefault(member.name, kube_capacity.DemandCache())
-        packing = kube_capacity.member_packing(store, cache)
+        packing = self._packings.get(member.name) if self._watching else None
+        if packing is None or member.name in self._repack:
+            # Only what passed _on_event's filter changes where pods run; a wake-up for a
+            # readiness timer alone finds the packing as it was.
+            self._repack.discard(member.name)
+            cache = self._demands.setdefault(member.name, kube_capacity.DemandCache())
+            packing = self._packings[member.name] = kube_capacity.member_packing(store, cache)
         previous = self._scheduled.get(member.name, {})
         self._scheduled[member.name] = packing.scheduled
         now = self.clock.elapsed()

@@ -134,6 +134,21 @@ class ObjectStore:
         for sub in list(self._subs):
             sub.offer(change)
 
+    def changes_since(self, resource_version: int) -> list[Change] | None:
+        """The recorded writes after ``resource_version``, oldest first; ``None`` when the kept
+        history no longer reaches back that far."""
+        if resource_version >= self._rv:
+            return []
+        out: list[Change] = []
+        for change in reversed(self._history):
+            if change.resource_version <= resource_version:
+                break
+            out.append(change)
+        if not out or out[-1].resource_version != resource_version + 1:
+            return None
+        out.reverse()
+        return out
+
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:

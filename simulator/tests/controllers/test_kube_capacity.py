@@ -1,0 +1,108 @@
+"""Incremental first fit: reusing the last packing gives what packing from scratch gives."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from kurator_sim import resources
+from kurator_sim.clock import SimClock
+from kurator_sim.controllers import kube_capacity
+from kurator_sim.store.objects import ObjectStore
+from shared.gang.nodes import Node
+from shared.gang.pods import PodShape
+
+
+def _node(name: str, cpu: str, pods: int, *, gpu: int = 0, zone: str = "a") -> Node:
+    allocatable: dict[str, Any] = {"cpu": cpu, "memory": "8Gi", "pods": str(pods)}
+    if gpu:
+        allocatable["nvidia.com/gpu"] = str(gpu)
+    return Node.from_dict(
+        {
+            "metadata": {"name": name, "labels": {"zone": zone}},
+            "status": {"allocatable": allocatable, "conditions": [{"type": "Ready", "status": "True"}]},
+        }
+    )
+
+
+def _demand(rng: random.Random, i: int) -> kube_capacity.Demand:
+    requests: dict[str, str] = {"cpu": rng.choice(["100m", "250m", "1"]), "memory": "128Mi"}
+    if rng.random() < 0.2:
+        requests["nvidia.com/gpu"] = "1"
+    pod_spec: dict[str, Any] = {"containers": [{"name": "c", "resources": {"requests": requests}}]}
+    if rng.random() < 0.3:
+        pod_spec["nodeSelector"] = {"zone": rng.choice(["a", "b"])}
+    kind = rng.choice(["Deployment", "Job", "Pod"])
+    demand = kube_capacity.Demand(
+        key=(kind, "default", f"w-{i % 40}"),
+        count=1 if kind == "Pod" else rng.randint(0, 6),
+        shape=PodShape.from_template(f"w-{i}", "", pod_spec),
+        order=(f"2026-01-01T00:00:{i % 60:02d}Z", "default", f"w-{i}"),
+    )
+    if kind == "Pod" and rng.random() < 0.5:
+        demand.node_name = rng.choice(["n-0", "n-1", "gone"])
+    return demand
+
+
+def test_incremental_packing_matches_a_fresh_one() -> None:
+    rng = random.Random(7)
+    nodes = [_node("n-0", "4", 10, gpu=2), _node("n-1", "2", 8, zone="b"), _node("n-2", "8", 20, gpu=1)]
+    demands: list[kube_capacity.Demand] = []
+    cache = kube_capacity.DemandCache()
+    for step in range(300):
+        roll = rng.random()
+        if roll < 0.5 or not demands:
+            demands.insert(rng.randint(0, len(demands)), _demand(rng, step))
+        elif roll < 0.7:
+            demands.pop(rng.randrange(len(demands)))
+        elif roll < 0.9:
+            demands[rng.randrange(len(demands))] = _demand(rng, step)
+        elif roll < 0.95:
+            nodes = [*nodes[:-1], _node(f"n-{step}", rng.choice(["2", "6"]), 12)]
+        incremental = kube_capacity.pack(nodes, list(demands), cache)
+        fresh = kube_capacity.pack(nodes, list(demands))
+        assert incremental.scheduled == fresh.scheduled, step
+        assert incremental.allocated == fresh.allocated, step
+        assert incremental.allocating == fresh.allocating, step
+        assert incremental.nodes == fresh.nodes
+
+
+def _summary(demands: list[kube_capacity.Demand]) -> list[tuple[Any, ...]]:
+    return [(d.key, d.count, d.order, d.node_name, d.per_pod) for d in demands]
+
+
+@pytest.mark.parametrize("history", [50_000, 7])
+def test_demands_followed_through_the_history_match_a_full_read(history: int) -> None:
+    rng = random.Random(history)
+    store = ObjectStore(
+        name="member", registry=resources.default_registry().for_placement("member"), clock=SimClock(), history=history
+    )
+    deployments, pods = store.registry.by_key(("apps", "deployments")), store.registry.by_key(("", "pods"))
+    cache = kube_capacity.DemandCache()
+    for step in range(250):
+        rt = rng.choice([deployments, pods])
+        names = [str(o["metadata"]["name"]) for o in store.iter_raw(rt)]
+        roll = rng.random()
+        if roll < 0.45 or not names:
+            spec: dict[str, Any] = {"containers": [{"name": "c", "resources": {"requests": {"cpu": "100m"}}}]}
+            if rt is pods:
+                spec["nodeName"] = rng.choice(["", "node-1"])
+                body: dict[str, Any] = {"metadata": {"name": f"p-{step}", "finalizers": ["x"]}, "spec": spec}
+            else:
+                body = {"metadata": {"name": f"d-{step}"}, "spec": {"replicas": 2, "template": {"spec": spec}}}
+            store.create(rt, "default", body)
+        else:
+            current = store.get(rt, "default", rng.choice(names))
+            name = current["metadata"]["name"]
+            if roll < 0.6:
+                store.delete(rt, "default", name)
+            elif roll < 0.8 and rt is deployments:
+                current["spec"]["replicas"] = rng.randint(0, 4)
+                store.update(rt, "default", name, current)
+            else:
+                current["status"] = {"phase": rng.choice(["Running", "Succeeded"]), "observedGeneration": step}
+                store.update(rt, "default", name, current, subresource="status")
+        if rng.random() < 0.5:
+            assert _summary(kube_capacity.read_demands(store, cache)) == _summary(kube_capacity.read_demands(store))
