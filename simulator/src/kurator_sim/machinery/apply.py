@@ -15,7 +15,6 @@ multiple API versions of one kind, and capping at 10 Update managers.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -75,8 +74,17 @@ _Managers = dict[ManagerKey, ManagedEntry]
 # --------------------------------------------------------------------------- helpers
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of a JSON tree (what ``copy.deepcopy`` gives for one, without its memo)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def _without_managed_fields(obj: Mapping[str, Any] | None) -> dict[str, Any]:
-    out = copy.deepcopy(dict(obj)) if obj is not None else {}
+    out: dict[str, Any] = _copy(dict(obj)) if obj is not None else {}
     meta = out.get("metadata")
     if isinstance(meta, dict):
         meta.pop("managedFields", None)
@@ -202,7 +210,7 @@ def _last_applied(obj: Mapping[str, Any]) -> str | None:
 def _build_last_applied(applied: Mapping[str, Any]) -> str:
     # lastAppliedUpdater.buildLastApplied: the configuration minus the annotation itself,
     # serialized by the unstructured JSON encoder (sorted keys, trailing newline).
-    config = copy.deepcopy(dict(applied))
+    config = _copy(dict(applied))
     annotations = config.get("metadata", {}).get("annotations")
     if isinstance(annotations, dict):
         annotations.pop(LAST_APPLIED_ANNOTATION, None)
@@ -295,7 +303,7 @@ def _apply(
         first = ManagerKey.of(_BEFORE_FIRST_APPLY, "Update", str(current.get("apiVersion", "")))
         _record_update(managers, {}, current, first, root, now=now, ignored=ignored)
 
-    config = copy.deepcopy(dict(applied))
+    config = _copy(dict(applied))
     fields = _recursive_difference(_typed_fields(config, root, what="patch"), ignored)
     _typed_fields(current, root, what="live")
     merged = merge(current, config, root)
@@ -303,7 +311,12 @@ def _apply(
     version = str(config.get("apiVersion", ""))
     managers[key] = ManagedEntry(fields, version, last.time if last is not None else None)
     merged = _prune(merged, managers, last, root)
-    _update(current, merged, managers, key, root, force=force)
+    if any(other != key for other in managers):
+        _update(current, merged, managers, key, root, force=force)
+    elif managers[key].fields.empty():
+        # The applier is the only manager: nobody's fields to take or forget, so the
+        # comparison _update would make has no use.
+        del managers[key]
     changed = not json_equal(current, merged)
     _strip_meta(managers, key)
     if changed and key in managers:

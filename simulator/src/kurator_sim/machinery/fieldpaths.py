@@ -84,7 +84,12 @@ class PathElement:
 
     @staticmethod
     def field_name(name: str) -> PathElement:
-        return PathElement("f:" + name, _RANK_FIELD, name)
+        found = _FIELD_ELEMENTS.get(name)
+        if found is None:
+            found = PathElement("f:" + name, _RANK_FIELD, name)
+            if len(_FIELD_ELEMENTS) < _FIELD_ELEMENTS_KEPT:
+                _FIELD_ELEMENTS[name] = found
+        return found
 
     @staticmethod
     def key(fields: Mapping[str, Any]) -> PathElement:
@@ -143,6 +148,10 @@ class PathElement:
 
 
 Path = tuple[PathElement, ...]
+
+# Field names repeat in every object of a kind; elements are immutable, so they are shared.
+_FIELD_ELEMENTS: dict[str, PathElement] = {}
+_FIELD_ELEMENTS_KEPT: Final = 10_000
 
 
 def path_string(path: Path) -> str:
