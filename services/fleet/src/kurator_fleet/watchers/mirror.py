@@ -10,7 +10,10 @@ subject (:func:`shared.bus.reader.snapshot`), then an ordered consumer from just
 sequence, so nothing falls between the two (a message seen twice is recognised by its
 sequence). Messages are told apart by ``ce-source``: the watchers of every replica publish
 as ``<source>/watchers`` (:func:`watcher_source`), anything else is the intent processor. This
-replica's own messages are known from their acknowledgement already and are not decoded again.
+replica's own messages are known from their acknowledgement already and are not decoded again,
+also when the stream delivers one before its acknowledgement arrives (the usual order): while
+the watchers publish to a subject (:meth:`StatusMirror.publishing`), the acknowledgement is
+what records it.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class StatusMirror:
         self._own = own_source
         self._on_message = on_message
         self._entries: dict[subjects.ObjectAddress, Entry] = {}
+        self._inflight: dict[str, int] = {}
+        """Status subjects the watchers are publishing to, with how many messages in flight."""
         self._sub: Subscription | None = None
 
     async def start(self) -> None:
@@ -127,6 +132,21 @@ class StatusMirror:
             if kind is None or address.kind == kind:
                 yield address, entry
 
+    @contextlib.contextmanager
+    def publishing(self, address: subjects.ObjectAddress) -> Iterator[None]:
+        """Around the watchers' publish to ``address``: their message is recorded from the
+        acknowledgement (:meth:`published`), so its delivery is not decoded meanwhile."""
+        subject = subjects.status(address)
+        self._inflight[subject] = self._inflight.get(subject, 0) + 1
+        try:
+            yield
+        finally:
+            left = self._inflight[subject] - 1
+            if left:
+                self._inflight[subject] = left
+            else:
+                del self._inflight[subject]
+
     def published(self, address: subjects.ObjectAddress, *, seq: int, document: Document) -> None:
         """Record a message the watchers just published (from its acknowledgement)."""
         entry = self._entries.setdefault(address, Entry())
@@ -138,12 +158,15 @@ class StatusMirror:
         self._entries.pop(address, None)
 
     async def _on_msg(self, msg: Msg) -> None:
+        headers = msg.headers or {}
+        own = headers.get("ce-source") == self._own
+        if own and msg.subject in self._inflight:
+            return  # the acknowledgement records it
         try:
             seq = msg.metadata.sequence.stream
         except Exception:  # not a JetStream delivery (cannot happen on this subscription)
             return
-        headers = msg.headers or {}
-        if headers.get("ce-source") == self._own:
+        if own:
             entry = self._entries.get(self._address(msg.subject) or _NOWHERE)
             if entry is not None and entry.latest_seq >= seq:
                 return  # known from the acknowledgement

@@ -130,7 +130,8 @@ class StatusWriter:
                 ],
             },
         }
-        ack = await self._publisher.status(address, body, causation_id=None, result="deleted")
+        with self._mirror.publishing(address):
+            ack = await self._publisher.status(address, body, causation_id=None, result="deleted")
         self._mirror.published(address, seq=ack.seq, document=body)
         task = asyncio.create_task(self._purge_after(address, ack.seq))
         self._purges.add(task)
@@ -210,7 +211,8 @@ class StatusWriter:
         composed["status"] = observed.merge(base, observation)
         if entry is not None and entry.latest == composed:
             return
-        ack = await self._publisher.status(address, composed, causation_id=None)
+        with self._mirror.publishing(address):
+            ack = await self._publisher.status(address, composed, causation_id=None)
         self._mirror.published(address, seq=ack.seq, document=composed)
         self.published += 1
 
