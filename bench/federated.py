@@ -130,15 +130,6 @@ async def _send(nc: Client, batch: list[Message], *, publish_batch: int, sent: a
     await asyncio.gather(*futures)
 
 
-async def _wait_apps(nc: Client, replica: services.ServiceProcess, *, timeout_seconds: float = 60.0) -> None:
-    started = time.monotonic()
-    while await services.count_instances(nc, "apps", listen_seconds=0.1) < 1:
-        services.check_alive([replica])
-        if time.monotonic() - started > timeout_seconds:
-            raise TimeoutError("the apps service did not start")
-        await asyncio.sleep(0.2)
-
-
 async def run(
     *,
     count: int,
@@ -210,7 +201,7 @@ async def _scenario(
     )
     try:
         await fleet._wait_watching(nc, fleet_replica)
-        await _wait_apps(nc, apps_replica)
+        await services.wait_answering(nc, apps_replica, "apps")
         collector = AvailableCollector()
         await collector.start(nc)
         if warmup:

@@ -124,3 +124,13 @@ def check_alive(replicas: list[ServiceProcess]) -> None:
     for r in replicas:
         if not r.alive():
             raise RuntimeError(f"{r.name} exited with {r.proc.returncode}:\n{r.log_tail()}")
+
+
+async def wait_answering(nc: Client, replica: ServiceProcess, service: str, *, timeout_seconds: float = 60.0) -> None:
+    """Until ``service`` answers ``$SRV.PING`` (its consumer and queries are up)."""
+    started = time.monotonic()
+    while await count_instances(nc, service, listen_seconds=0.1) < 1:
+        check_alive([replica])
+        if time.monotonic() - started > timeout_seconds:
+            raise TimeoutError(f"the {service} service did not start")
+        await asyncio.sleep(0.2)

@@ -97,15 +97,6 @@ class Arrivals:
         return True
 
 
-async def _wait_apps(nc: Client, replica: services.ServiceProcess, *, timeout_seconds: float = 60.0) -> None:
-    started = time.monotonic()
-    while await services.count_instances(nc, "apps", listen_seconds=0.1) < 1:
-        services.check_alive([replica])
-        if time.monotonic() - started > timeout_seconds:
-            raise TimeoutError("the apps service did not start")
-        await asyncio.sleep(0.2)
-
-
 async def _send(nc: Client, doc: dict[str, Any]) -> int:
     address = subjects.ObjectAddress("apps", "virtualservice", NAMESPACE, NAME)
     env = cloudevents.Envelope.new(
@@ -166,7 +157,7 @@ async def _scenario(
     latencies: list[int] = []
     try:
         await fleet._wait_watching(nc, fleet_replica)
-        await _wait_apps(nc, apps_replica)
+        await services.wait_answering(nc, apps_replica, "apps")
         await _send(nc, virtual_service((50, 30, 20)))
         if not await arrivals.wait_for(1, timeout_seconds):
             raise TimeoutError("the seed VirtualService never reached the primary")
