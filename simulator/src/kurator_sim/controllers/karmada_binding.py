@@ -147,7 +147,8 @@ class BindingController:
         rt = self.registry.by_kind(group, version, str(resource.get("kind") or ""))
         if rt is None:
             return None
-        template = self.host.find(rt, resource.get("namespace"), str(resource.get("name") or ""))
+        # Read only: render copies it.
+        template = self.host.peek(rt, resource.get("namespace"), str(resource.get("name") or ""))
         if template is None or template["metadata"].get("uid") != resource.get("uid"):
             return None
         return template
@@ -163,7 +164,7 @@ class BindingController:
         evicting = {str(t.get("fromCluster")) for t in spec.get("gracefulEvictionTasks") or ()}
         done = True
         for cluster_name, replicas in targets.items():
-            cluster = self.host.find(self.clusters_rt, None, cluster_name)
+            cluster = self.host.peek(self.clusters_rt, None, cluster_name)
             if cluster is None or cluster["metadata"].get("deletionTimestamp"):
                 continue
             work = self._ensure_work(binding, template, cluster_name, replicas if divided else None)
@@ -173,7 +174,7 @@ class BindingController:
             cluster_name = cluster["metadata"]["name"]
             if cluster_name in targets or cluster_name in evicting:
                 continue
-            stale = self.host.find(self.works_rt, execution_space(cluster_name), wname)
+            stale = self.host.peek(self.works_rt, execution_space(cluster_name), wname)
             if stale is not None and self._owned(stale, binding):
                 done = self._delete_work(stale, cluster_name, binding, keep_member_object=False) and done
         return done

@@ -114,7 +114,8 @@ class BindingStatusController:
     def reconcile(self, key: BindingKey) -> None:
         rt_key, namespace, name = key
         rt = self.binding_rts[rt_key]
-        binding = self.host.find(rt, namespace or None, name)
+        # Read-only views of stored objects here (statuses are built anew and the store copies them).
+        binding = self.host.peek(rt, namespace or None, name)
         if binding is None:
             return
         wname = work_of(binding)
@@ -123,7 +124,7 @@ class BindingStatusController:
         stale = False
         for cluster in list(self.host.iter_raw(self.registry.by_key(CLUSTERS))):
             cluster_name = cluster["metadata"]["name"]
-            work = self.host.find(self.works_rt, execution_space(cluster_name), wname)
+            work = self.host.peek(self.works_rt, execution_space(cluster_name), wname)
             if work is None or work["metadata"].get("deletionTimestamp"):
                 continue
             if _binding_key(annotations_of(work)) != key:
@@ -209,7 +210,7 @@ class BindingStatusController:
         rt = self.registry.by_kind(group, version, str(resource.get("kind") or ""))
         if rt is None or not rt.status_subresource:
             return
-        template = self.host.find(rt, resource.get("namespace"), str(resource.get("name") or ""))
+        template = self.host.peek(rt, resource.get("namespace"), str(resource.get("name") or ""))
         if template is None or template["metadata"].get("uid") != resource.get("uid"):
             return
         status = karmada_interpreter.aggregate_status(template, items)

@@ -70,7 +70,8 @@ class ObjectStore:
         self._rv = 0
         self._objects: dict[tuple[str, str], dict[tuple[str, str], Obj]] = {}
         self._history: deque[Change] = deque(maxlen=history)
-        self._subs: set[Subscription] = set()
+        self._subs: dict[tuple[str, str], set[Subscription]] = {}
+        """Open subscriptions by resource (a write is offered only to its resource's)."""
         self._admission: dict[tuple[str, str], list[Admission]] = {}
         self.bookmark_interval = bookmark_interval_seconds
         for ns in namespaces:
@@ -131,8 +132,10 @@ class ObjectStore:
     ) -> None:
         change = Change(int(new["metadata"]["resourceVersion"]), rt.key, ns or None, kind, old, new)
         self._history.append(change)
-        for sub in list(self._subs):
-            sub.offer(change)
+        subs = self._subs.get(rt.key)
+        if subs:
+            for sub in list(subs):
+                sub.offer(change)
 
     def changes_since(self, resource_version: int) -> list[Change] | None:
         """The recorded writes after ``resource_version``, oldest first; ``None`` when the kept
@@ -162,6 +165,10 @@ class ObjectStore:
             return self.get(rt, namespace, name)
         except errors.ApiError:
             return None
+
+    def peek(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
+        """The stored object itself, not a copy, or ``None`` (controllers must not mutate it)."""
+        return self._bucket(rt).get((self._ns(rt, namespace), name))
 
     def iter_raw(self, rt: ResourceType, namespace: str | None = None) -> Iterator[Obj]:
         """Stored objects without copying (controllers must not mutate them)."""
@@ -277,7 +284,8 @@ class ObjectStore:
         current = bucket.get((ns, name))
         if current is None:
             raise errors.not_found(rt.plural, rt.group, name)
-        new = clone(obj)
+        # A status write takes only the status (and managedFields) from the request.
+        new: Obj = clone(obj) if subresource != "status" else {"metadata": dict(obj.get("metadata") or {})}
         meta = new.setdefault("metadata", {})
         if meta.get("name", name) != name:
             raise errors.bad_request(
@@ -289,12 +297,12 @@ class ObjectStore:
             raise errors.conflict(rt.plural, rt.group, name)
         if subresource == "status":
             merged = clone(current)
-            merged["status"] = new.get("status")
+            merged["status"] = clone(obj["status"]) if obj.get("status") is not None else None
             if merged["status"] is None:
                 merged.pop("status")
             if "managedFields" in meta:
                 # As the status strategy does: managedFields were updated to track this status write.
-                merged["metadata"]["managedFields"] = meta["managedFields"]
+                merged["metadata"]["managedFields"] = clone({"m": meta["managedFields"]})["m"]
             new = merged
         elif rt.status_subresource:
             if "status" in current:
@@ -445,7 +453,7 @@ class ObjectStore:
             matcher=match,
             bookmark=bookmark if bookmarks else None,
             bookmark_interval=self.bookmark_interval,
-            on_close=self._subs.discard,
+            on_close=self._unsubscribe,
         )
         if not resource_version or resource_version == "0":
             for obj in self.list(rt, ns, label_selector=label_selector, field_selector=field_selector).items:
@@ -461,8 +469,11 @@ class ObjectStore:
             for change in self._history:
                 if change.resource_version > since:
                     sub.offer(change)
-        self._subs.add(sub)
+        self._subs.setdefault(rt.key, set()).add(sub)
         return sub
 
+    def _unsubscribe(self, sub: Subscription) -> None:
+        self._subs.get(sub.key, set()).discard(sub)
+
     def watchers(self) -> int:
-        return len(self._subs)
+        return sum(len(subs) for subs in self._subs.values())
