@@ -4,7 +4,7 @@ kubernetes_asyncio's session trusts the environment (``trust_env``): it honours
 ``HTTPS_PROXY``/``NO_PROXY`` and ``~/.netrc``, and aiohttp looks both up again on every
 request, each in a worker thread (two thread round trips per call, most of a server-side
 apply's CPU in the fleet service's profile). The environment does not change while a
-service runs, so a :class:`Transport` looks them up once per origin and sends on a session
+service runs, so a :class:`Transport` looks them up once per API host and sends on a session
 of its own over the ``ApiClient``'s connector: the same connection pool and TLS settings,
 the same proxy, the same credentials (``update_params_for_auth`` still runs per call, so
 refreshed tokens are used), without the per-request look-ups.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Transport:
     def __init__(self, api: client.ApiClient) -> None:
         self._api = api
         self._session: aiohttp.ClientSession | None = None
-        self._environments: dict[URL, _Environment] = {}
+        self._environments: dict[str, _Environment] = {}
 
     async def request(
         self,
@@ -89,15 +90,14 @@ class Transport:
         await api.update_params_for_auth(sent, params, _AUTH)
         url = f"{api.configuration.host}{path}"
         if params:
-            url += "?" + urlencode(params)
-        target = URL(url)
+            url += "?" + _encoded(tuple(params))
         extra: dict[str, Any] = {}
         if rest.proxy:
             extra["proxy"] = rest.proxy
             if rest.proxy_headers:
                 extra["proxy_headers"] = rest.proxy_headers
         else:
-            env = await self._environment(target)
+            env = await self._environment(str(api.configuration.host))
             if env.proxy is not None:
                 extra["proxy"], extra["proxy_auth"] = env.proxy, env.proxy_auth
             if env.netrc_auth is not None and "Authorization" not in sent:
@@ -120,12 +120,18 @@ class Transport:
             )
         return self._session
 
-    async def _environment(self, url: URL) -> _Environment:
-        origin = url.origin()
-        found = self._environments.get(origin)
+    async def _environment(self, host: str) -> _Environment:
+        """By the configuration's host (its origin decides proxy and netrc), parsed only once."""
+        found = self._environments.get(host)
         if found is None:
-            found = self._environments[origin] = await asyncio.to_thread(_environment, url)
+            found = self._environments[host] = await asyncio.to_thread(_environment, URL(host))
         return found
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(query: tuple[tuple[str, str], ...]) -> str:
+    """The query string (the same few for every apply: field manager, force)."""
+    return urlencode(query)
 
 
 _TRANSPORTS: weakref.WeakKeyDictionary[client.ApiClient, Transport] = weakref.WeakKeyDictionary()
