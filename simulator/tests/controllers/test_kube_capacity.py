@@ -51,6 +51,7 @@ def test_incremental_packing_matches_a_fresh_one() -> None:
     nodes = [_node("n-0", "4", 10, gpu=2), _node("n-1", "2", 8, zone="b"), _node("n-2", "8", 20, gpu=1)]
     demands: list[kube_capacity.Demand] = []
     cache = kube_capacity.DemandCache()
+    previous: dict[kube_capacity.WorkloadKey, int] = {}
     for step in range(300):
         roll = rng.random()
         if roll < 0.5 or not demands:
@@ -64,6 +65,15 @@ def test_incremental_packing_matches_a_fresh_one() -> None:
         incremental = kube_capacity.pack(nodes, list(demands), cache)
         fresh = kube_capacity.pack(nodes, list(demands))
         assert incremental.scheduled == fresh.scheduled, step
+        if incremental.changed is not None:
+            # What it says moved covers every workload whose count differs from the last packing.
+            differs = {
+                k
+                for k in previous.keys() | fresh.scheduled.keys()
+                if (k in previous, previous.get(k)) != (k in fresh.scheduled, fresh.scheduled.get(k))
+            }
+            assert differs <= incremental.changed, step
+        previous = fresh.scheduled
         assert incremental.allocated == fresh.allocated, step
         assert incremental.allocating == fresh.allocating, step
         assert incremental.nodes == fresh.nodes

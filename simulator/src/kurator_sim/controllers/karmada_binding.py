@@ -186,10 +186,11 @@ class BindingController:
     def _ensure_work(self, binding: Obj, template: Obj, cluster: str, replicas: int | None) -> Obj:
         namespace = execution_space(cluster)
         ns_rt = self.registry.by_key(NAMESPACES)
-        if self.host.find(ns_rt, None, namespace) is None:
+        if self.host.peek(ns_rt, None, namespace) is None:
             self.host.create(ns_rt, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         wname = work_of(binding)
-        existing = self.host.find(self.works_rt, namespace, wname)
+        # Read only: changes go to a copy, and the store copies what is written.
+        existing = self.host.peek(self.works_rt, namespace, wname)
         work_id = labels_of(existing or {}).get(WORK_PERMANENT_ID) or str(uuid.uuid4())
         manifest = karmada_execution.render(
             template, binding, work_name=wname, work_namespace=namespace, work_id=work_id, replicas=replicas

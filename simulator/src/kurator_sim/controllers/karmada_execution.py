@@ -107,9 +107,10 @@ def apply(store: ObjectStore, manifest: Mapping[str, Any], *, cluster: str, conf
     try:
         if rt.namespaced and namespace:
             ns_rt = store.registry.by_key(NAMESPACES)
-            if store.find(ns_rt, None, str(namespace)) is None:
+            if store.peek(ns_rt, None, str(namespace)) is None:
                 store.create(ns_rt, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-        existing = store.find(rt, namespace, name)
+        # Read only: the store copies ``desired``, status included.
+        existing = store.peek(rt, namespace, name)
         if existing is None:
             store.create(rt, namespace, dict(manifest))
             return None

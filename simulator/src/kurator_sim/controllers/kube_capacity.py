@@ -68,6 +68,8 @@ class Packing:
     allocated: ResourceList
     allocating: ResourceList
     nodes: list[Node]
+    changed: frozenset[WorkloadKey] | None = None
+    """The workloads whose count may differ from the last packing with the same cache (``None``: any)."""
 
     def scheduled_of(self, key: WorkloadKey) -> int:
         return self.scheduled.get(key, 0)
@@ -279,6 +281,8 @@ class _Packer:
         self.allocating: dict[str, int] = {"cpu": 0, "memory": 0, "pods": 0}
         self.resources: dict[str, int] = {}
         """How many placed demands request each resource (its totals are reported while any does)."""
+        self.touched: set[WorkloadKey] | None = None
+        """Workloads whose demands were undone or placed since the last ``packing()`` (None: all)."""
 
     def rewind(self, keep: int) -> None:
         """Undo every demand after the first ``keep``."""
@@ -297,6 +301,8 @@ class _Packer:
                 allocating[name] -= need * left
                 self.resources[name] -= 1
             key = demand.key
+            if self.touched is not None:
+                self.touched.add(key)
             self.scheduled[key] -= placed
             self.keys[key] -= 1
             if not self.keys[key]:
@@ -339,6 +345,8 @@ class _Packer:
                 placed += n
                 left -= n
         key = demand.key
+        if self.touched is not None:
+            self.touched.add(key)
         self.scheduled[key] = self.scheduled.get(key, 0) + placed
         self.keys[key] = self.keys.get(key, 0) + 1
         allocated, allocating, counted = self.allocated, self.allocating, self.resources
@@ -361,11 +369,14 @@ class _Packer:
     def packing(self) -> Packing:
         shown = ("cpu", "memory", "pods")
         names = [*shown, *(name for name, n in self.resources.items() if n and name not in shown)]
+        changed = frozenset(self.touched) if self.touched is not None else None
+        self.touched = set()
         return Packing(
             dict(self.scheduled),
             {name: Decimal(self.allocated[name]) / 1000 for name in names},
             {name: Decimal(self.allocating[name]) / 1000 for name in names},
             self.nodes,
+            changed,
         )
 
 

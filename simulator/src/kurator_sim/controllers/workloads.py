@@ -74,7 +74,8 @@ class DeploymentController:
         self.clock = fleet.clock
         self.ready_delay = ready_delay
         self._progress: dict[_Key, _Progress] = {}
-        self._timers: dict[_Key, float] = {}
+        self._timers: dict[str, dict[tuple[str, str], float]] = {}
+        """Per member: when to look at a Deployment again (sim seconds)."""
         self._dirty: dict[str, set[tuple[str, str]]] = {}
         self._scheduled: dict[str, dict[kube_capacity.WorkloadKey, int]] = {}
         self._demands: dict[str, kube_capacity.DemandCache] = {}
@@ -135,7 +136,7 @@ class DeploymentController:
                 self._seen.pop(seen_key, None)
                 if key == DEPLOYMENTS:
                     self._progress.pop((member, namespace, name), None)
-                    self._timers.pop((member, namespace, name), None)
+                    self._timers.get(member, {}).pop((namespace, name), None)
                     self._dirty.get(member, set()).discard((namespace, name))
             elif self._seen.get(seen_key) == relevant:
                 return
@@ -179,15 +180,23 @@ class DeploymentController:
             cache = self._demands.setdefault(member.name, kube_capacity.DemandCache())
             packing = self._packings[member.name] = kube_capacity.member_packing(store, cache)
         previous = self._scheduled.get(member.name, {})
-        self._scheduled[member.name] = packing.scheduled
+        current = self._scheduled[member.name] = packing.scheduled
         now = self.clock.elapsed()
+        timers = self._timers.setdefault(member.name, {})
         todo = self._dirty.pop(member.name, set())
-        todo |= {(k[1], k[2]) for k, v in packing.scheduled.items() if k[0] == "Deployment" and previous.get(k) != v}
-        todo |= {(k[1], k[2]) for k in previous if k[0] == "Deployment" and k not in packing.scheduled}
-        todo |= {(k[1], k[2]) for k, at in self._timers.items() if k[0] == member.name and at <= now + 1e-6}
+        if current is not previous:
+            # Whose scheduled pods changed: the packer says which workloads it moved since the
+            # packing before (every sync packs with this member's cache), else compare all.
+            moved = packing.changed if packing.changed is not None else current.keys() | previous.keys()
+            todo |= {
+                (k[1], k[2])
+                for k in moved
+                if k[0] == "Deployment" and (k in previous, previous.get(k)) != (k in current, current.get(k))
+            }
+        todo |= {k for k, at in timers.items() if at <= now + 1e-6}
         for namespace, name in sorted(todo):
             key = (member.name, namespace, name)
-            self._timers.pop(key, None)
+            timers.pop((namespace, name), None)
             deployment = store.find(rt, namespace or None, name)
             if deployment is None or deployment["metadata"].get("deletionTimestamp"):
                 continue
@@ -199,9 +208,8 @@ class DeploymentController:
             if status != (deployment.get("status") or {}):
                 store.update(rt, namespace or None, name, {**deployment, "status": status}, subresource="status")
             if next_look is not None:
-                self._timers[key] = now + next_look
-        pending = [at - now for k, at in self._timers.items() if k[0] == member.name]
-        return max(0.0, min(pending)) if pending else None
+                timers[(namespace, name)] = now + next_look
+        return max(0.0, min(timers.values()) - now) if timers else None
 
     def _track(self, key: _Key, deployment: Obj, now: float) -> _Progress:
         """When the current generation started rolling out (by this controller's clock)."""
