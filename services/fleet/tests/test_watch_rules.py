@@ -5,6 +5,7 @@ counts, placement phases and placement-change reasons. Objects are shaped like t
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -326,3 +327,17 @@ def test_owner_summaries_add_up_worst_first() -> None:
     assert placements.propagation_observation([ok]).phase == "Available"
     assert placements.propagation_observation([ok, pending]).phase == "Pending"
     assert placements.policy_observation([ok]).phase is None  # a policy keeps its own phase
+
+
+def test_owner_summaries_are_ordered_by_their_resource_as_json() -> None:
+    refs = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web-1", "namespace": "default"},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": "prod"},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": "default"},
+        {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "zeta"},
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "a"},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web.a", "namespace": "default"},
+    ]
+    summaries = [{"resource": r, "clusters": [], "phase": "Pending"} for r in refs]
+    ordered = placements.policy_observation(summaries).fields["placements"]
+    assert [s["resource"] for s in ordered] == sorted(refs, key=lambda r: json.dumps(r, sort_keys=True))

@@ -183,6 +183,15 @@ class BindingTracker:
     # --- indexes ---------------------------------------------------------------------------
 
     def _index(self, key: BindingKey, old: BindingView | None, new: BindingView | None) -> None:
+        if (
+            old is not None
+            and new is not None
+            and old.clusters == new.clusters
+            and old.policy == new.policy
+            and old.workload == new.workload
+        ):
+            self._by_workload[new.workload] = key  # the binding changed last names the workload, as below
+            return  # a status update: the other indexes stay as they are
         if old is not None:
             for name in old.cluster_names:
                 self._by_cluster.get(name, set()).discard(key)

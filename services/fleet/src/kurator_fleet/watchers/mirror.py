@@ -19,6 +19,7 @@ what records it.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -136,7 +137,7 @@ class StatusMirror:
     def publishing(self, address: subjects.ObjectAddress) -> Iterator[None]:
         """Around the watchers' publish to ``address``: their message is recorded from the
         acknowledgement (:meth:`published`), so its delivery is not decoded meanwhile."""
-        subject = subjects.status(address)
+        subject = _status_subject(address)
         self._inflight[subject] = self._inflight.get(subject, 0) + 1
         try:
             yield
@@ -198,3 +199,6 @@ class StatusMirror:
 
 
 _NOWHERE = subjects.ObjectAddress("fleet", "none", None, "none")
+
+_status_subject = functools.lru_cache(maxsize=65536)(subjects.status)
+"""An object's status subject, encoded once rather than on every publish."""

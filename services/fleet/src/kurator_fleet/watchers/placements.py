@@ -20,10 +20,11 @@ linger (unreachable, so ``FullyApplied`` stays ``False``) while the workload run
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+
+import orjson
 
 from kurator_fleet import observed
 
@@ -218,7 +219,10 @@ def summary(binding: BindingView, ready: ClusterReady) -> dict[str, Any]:
 
 
 def _ordered(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return sorted((dict(s) for s in summaries), key=lambda s: json.dumps(s["resource"], sort_keys=True))
+    if len(summaries) < 2:
+        return [dict(s) for s in summaries]
+    # orjson without spaces orders ASCII documents (Kubernetes names are) as json.dumps did.
+    return sorted((dict(s) for s in summaries), key=lambda s: orjson.dumps(s["resource"], option=orjson.OPT_SORT_KEYS))
 
 
 def policy_observation(summaries: Sequence[Mapping[str, Any]]) -> observed.Observation:
