@@ -210,14 +210,14 @@ class BindingController:
                 "metadata": {"name": wname, "namespace": namespace, "labels": labels, "annotations": annotations},
                 "spec": spec,
             }
-            return self.host.create(self.works_rt, namespace, body)
+            return self.host.create(self.works_rt, namespace, body, copy_result=False)
         updated = clone(existing)
         updated["metadata"]["labels"] = {**(existing["metadata"].get("labels") or {}), **labels}
         updated["metadata"]["annotations"] = {**(existing["metadata"].get("annotations") or {}), **annotations}
         updated["spec"] = {**(existing.get("spec") or {}), **spec}
         if updated == existing:
             return existing
-        return self.host.update(self.works_rt, namespace, wname, updated)
+        return self.host.update(self.works_rt, namespace, wname, updated, copy_result=False)
 
     def _execute(self, work: Obj, cluster: Mapping[str, Any], conflict_resolution: str) -> bool:
         name = cluster["metadata"]["name"]
@@ -237,7 +237,12 @@ class BindingController:
         if status != (work.get("status") or {}):
             meta = work["metadata"]
             self.host.update(
-                self.works_rt, meta["namespace"], meta["name"], {**work, "status": status}, subresource="status"
+                self.works_rt,
+                meta["namespace"],
+                meta["name"],
+                {**work, "status": status},
+                subresource="status",
+                copy_result=False,
             )
             if failure is not None:
                 log.info("work.apply_failed", work=f"{meta['namespace']}/{meta['name']}", error=failure)

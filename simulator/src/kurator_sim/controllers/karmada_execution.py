@@ -112,7 +112,7 @@ def apply(store: ObjectStore, manifest: Mapping[str, Any], *, cluster: str, conf
         # Read only: the store copies ``desired``, status included.
         existing = store.peek(rt, namespace, name)
         if existing is None:
-            store.create(rt, namespace, dict(manifest))
+            store.create(rt, namespace, dict(manifest), copy_result=False)
             return None
         managed = (existing["metadata"].get("labels") or {}).get(MANAGED_BY_KARMADA) == "true"
         if not managed and conflict_resolution != "Overwrite":
@@ -125,7 +125,7 @@ def apply(store: ObjectStore, manifest: Mapping[str, Any], *, cluster: str, conf
         desired["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
         if not rt.status_subresource and "status" in existing:
             desired["status"] = existing["status"]
-        store.update(rt, namespace, name, desired)
+        store.update(rt, namespace, name, desired, copy_result=False)
     except errors.ApiError as exc:
         return exc.message
     return None

@@ -148,7 +148,9 @@ class BindingStatusController:
             status.get("conditions"), condition, self.clock.timestamp()
         )
         if status != (binding.get("status") or {}):
-            binding = self.host.update(rt, namespace or None, name, {**binding, "status": status}, subresource="status")
+            binding = self.host.update(
+                rt, namespace or None, name, {**binding, "status": status}, subresource="status", copy_result=False
+            )
         self._aggregate_into_template(binding, items)
         if stale:
             raise kube_workqueue.Requeue(self.retry_seconds)
@@ -184,7 +186,12 @@ class BindingStatusController:
             return work, True
         wmeta = work["metadata"]
         updated = self.host.update(
-            self.works_rt, wmeta["namespace"], wmeta["name"], {**work, "status": status}, subresource="status"
+            self.works_rt,
+            wmeta["namespace"],
+            wmeta["name"],
+            {**work, "status": status},
+            subresource="status",
+            copy_result=False,
         )
         return updated, True
 
@@ -217,4 +224,5 @@ class BindingStatusController:
         if status is None or status == (template.get("status") or {}):
             return
         meta = template["metadata"]
-        self.host.update(rt, meta.get("namespace"), meta["name"], {**template, "status": status}, subresource="status")
+        body = {**template, "status": status}
+        self.host.update(rt, meta.get("namespace"), meta["name"], body, subresource="status", copy_result=False)

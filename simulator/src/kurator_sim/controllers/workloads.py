@@ -206,7 +206,14 @@ class DeploymentController:
             scheduled = min(packing.scheduled_of(("Deployment", namespace, name)), replicas)
             status, next_look = self._status(deployment, progress, replicas, scheduled, now)
             if status != (deployment.get("status") or {}):
-                store.update(rt, namespace or None, name, {**deployment, "status": status}, subresource="status")
+                store.update(
+                    rt,
+                    namespace or None,
+                    name,
+                    {**deployment, "status": status},
+                    subresource="status",
+                    copy_result=False,
+                )
             if next_look is not None:
                 timers[(namespace, name)] = now + next_look
         return max(0.0, min(timers.values()) - now) if timers else None

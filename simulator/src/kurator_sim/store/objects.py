@@ -219,7 +219,10 @@ class ObjectStore:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def create(self, rt: ResourceType, namespace: str | None, obj: Obj, *, dry_run: bool = False) -> Obj:
+    def create(
+        self, rt: ResourceType, namespace: str | None, obj: Obj, *, dry_run: bool = False, copy_result: bool = True
+    ) -> Obj:
+        """Store a new object; returns a copy of it (``copy_result=False``: the stored object, read only)."""
         obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         ns = self._ns(rt, namespace or meta.get("namespace"))
@@ -266,7 +269,7 @@ class ObjectStore:
         meta["resourceVersion"] = str(self._next_rv())
         self._bucket(rt)[(ns, name)] = obj
         self._record(rt, ns, "ADDED", None, obj)
-        return clone(obj)
+        return clone(obj) if copy_result else obj
 
     def update(
         self,
@@ -277,8 +280,12 @@ class ObjectStore:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        copy_result: bool = True,
     ) -> Obj:
-        """Replace an object (PUT semantics) with optimistic concurrency on ``resourceVersion``."""
+        """Replace an object (PUT semantics) with optimistic concurrency on ``resourceVersion``.
+
+        Returns a copy of the stored object (``copy_result=False``: the stored object, read only).
+        """
         ns = self._ns(rt, namespace)
         bucket = self._bucket(rt)
         current = bucket.get((ns, name))
@@ -336,13 +343,13 @@ class ObjectStore:
         }
         if unchanged and meta.get("managedFields") == cur_meta.get("managedFields"):
             # A no-op write does not bump the resource version (the apiserver skips it too).
-            return self._as_version(rt, current)
+            return self._as_version(rt, current) if copy_result else current
         meta["resourceVersion"] = str(self._next_rv())
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             return self._remove(rt, ns, name, new)
         bucket[(ns, name)] = new
         self._record(rt, ns, "MODIFIED", current, new)
-        return clone(new)
+        return clone(new) if copy_result else new
 
     def delete(
         self,
