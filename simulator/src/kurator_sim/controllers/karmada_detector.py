@@ -159,13 +159,15 @@ class ResourceDetector:
         self._seen: dict[TemplateKey, str] = {}
         self._index: dict[tuple[str, str, str], dict[tuple[str, str, str], Obj]] = {}
         """Policies by the ``(apiVersion, kind, name or "")`` of their selectors (watch objects, read-only)."""
+        self._indexed: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
+        """Where each policy is in ``_index`` (so an update need not look through every entry)."""
         self._tg: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
         self._queue = kube_workqueue.WorkQueue(self.clock)
         self._watched = set()
         self._seen = {}
-        self._index = {}
+        self._index, self._indexed = {}, {}
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
@@ -235,10 +237,11 @@ class ResourceDetector:
     def _reindex(self, event: WatchEvent) -> None:
         meta = event.object["metadata"]
         key = (str(event.object.get("kind")), str(meta.get("namespace") or ""), str(meta["name"]))
-        for policies in self._index.values():
-            policies.pop(key, None)
+        for index_key in self._indexed.pop(key, ()):
+            self._index.get(index_key, {}).pop(key, None)
         if event.type == "DELETED":
             return
+        indexed = self._indexed[key] = []
         for selector in (event.object.get("spec") or {}).get("resourceSelectors") or ():
             index_key = (
                 str(selector.get("apiVersion") or ""),
@@ -246,6 +249,7 @@ class ResourceDetector:
                 str(selector.get("name") or ""),
             )
             self._index.setdefault(index_key, {})[key] = event.object
+            indexed.append(index_key)
 
     # --- reconcile --------------------------------------------------------------------------
 
