@@ -1,12 +1,18 @@
 """``selectGroups``: the best combination of topology groups (regions) for spread constraints.
 
-A depth-first search finds every feasible combination: enough groups (``min <= len <= max``)
-whose values add up to the target. Groups are visited in ``(value asc, weight desc, name asc)``
-order; recorded paths are numbered in discovery order and their groups re-sorted by
-``(weight desc, name asc)``. The best path has the highest total weight, then the highest total
-value, then the lowest number, and a path that is a strict prefix of it wins over it (fewer
-groups for the same leaders). When there are exactly ``min`` groups the search stops after its
-first branch at every level, a quirk of Karmada's loop that is kept.
+Karmada finds it with a depth-first search over every feasible combination: enough groups
+(``min <= len <= max``) whose values add up to the target. Groups are visited in
+``(value asc, weight desc, name asc)`` order; recorded paths are numbered in discovery order
+and their groups re-sorted by ``(weight desc, name asc)``. The best path has the highest total
+weight, then the highest total value, then the lowest number, and a path that is a strict prefix
+of it wins over it (fewer groups for the same leaders). When there are exactly ``min`` groups
+the search stops after its first branch at every level, a quirk of Karmada's loop that is kept.
+
+Enumerating every combination is exponential in the number of groups, so the same answer is
+found in two cheaper steps: the same search in the same order, but skipping every branch whose
+best conceivable ``(weight, value)`` cannot beat the best path found so far (a later path only
+wins with strictly more), then the shortest prefix of that path which the full search would
+have recorded. ``tests/placement/test_groups.py`` checks this against the enumeration.
 
 The result depends only on the groups and the three numbers, and many bindings over one fleet
 ask the same question, so answers are memoised.
@@ -30,50 +36,99 @@ class Group:
     """The group score."""
 
 
-Path = tuple[int, int, int, tuple[str, ...]]
-"""``(-weight, -value, id, group names by (weight desc, name asc))``: sorts best first."""
+def _top_sums(numbers: Sequence[int], depth: int) -> list[list[int]]:
+    """``out[i][r]``: the sum of the ``r`` largest of ``numbers[i:]`` (``r <= depth``)."""
+    out: list[list[int]] = []
+    for i in range(len(numbers) + 1):
+        best = sorted(numbers[i:], reverse=True)[:depth]
+        sums = [0]
+        for n in best:
+            sums.append(sums[-1] + n)
+        sums.extend([sums[-1]] * (depth + 1 - len(sums)))
+        out.append(sums)
+    return out
 
 
-def _feasible_paths(groups: Sequence[Group], min_groups: int, max_groups: int, target: int) -> list[Path]:
-    ordered = sorted(groups, key=lambda g: (g.value, -g.weight, g.name))
-    keys = [(-g.weight, g.name) for g in ordered]
+def _best_path(ordered: Sequence[Group], min_groups: int, max_groups: int, target: int) -> list[int] | None:
+    """The best recorded path (indices into ``ordered``), by branch and bound."""
+    count = len(ordered)
     values = [g.value for g in ordered]
     weights = [g.weight for g in ordered]
-    count = len(ordered)
-    every = count == min_groups
-    paths: list[Path] = []
+    if count == min_groups:
+        # Karmada's quirk: no backtracking when every group is needed, so one path is walked.
+        total = 0
+        for depth in range(count + 1):
+            if total >= target and min_groups <= depth <= max_groups:
+                return list(range(depth))
+            if depth >= max_groups or depth == count:
+                return None
+            total += values[depth]
+        return None
+    top_weight = _top_sums(weights, max_groups)
+    top_value = _top_sums(values, max_groups)
+    best: list[int] | None = None
+    best_key = (-1, -1)
     path: list[int] = []
 
     def dfs(total: int, weight: int, begin: int) -> None:
+        nonlocal best, best_key
         depth = len(path)
         if total >= target and min_groups <= depth <= max_groups:
-            chosen = sorted([keys[i] for i in path])
-            paths.append((-weight, -total, len(paths) + 1, tuple(name for _, name in chosen)))
+            # Found in discovery order, so a later path must be strictly better to win.
+            if (weight, total) > best_key:
+                best, best_key = list(path), (weight, total)
             return
         if depth >= max_groups:
             return
+        room = max_groups - depth
         for i in range(begin, count):
+            # Values only grow along a path, so it is recorded after at most ``picks`` more groups.
+            picks = room
+            if values[i] > 0:
+                picks = min(room, max(1, min_groups - depth, -(-(target - total) // values[i])))
+            if (weight + top_weight[i][picks], total + top_value[i][picks]) <= best_key:
+                # No later sibling can do better either: fewer picks, from a subset.
+                return
+            # This child's own bound: group i itself plus the best of what may follow it.
+            rest = picks - 1
+            if (
+                weight + weights[i] + top_weight[i + 1][rest],
+                total + values[i] + top_value[i + 1][rest],
+            ) <= best_key:
+                continue
             path.append(i)
             dfs(total + values[i], weight + weights[i], i + 1)
-            if every:
-                break  # Karmada's quirk: no backtracking (and no pop) when every group is needed
             path.pop()
 
     dfs(0, 0, 0)
-    return paths
+    return best
+
+
+def _recorded(indices: Sequence[int], values: Sequence[int], min_groups: int, max_groups: int, target: int) -> bool:
+    """Whether the full search records exactly this set of groups as a path."""
+    total = 0
+    chosen = sorted(indices)
+    for depth, i in enumerate(chosen, start=1):
+        total += values[i]
+        if total >= target and min_groups <= depth <= max_groups:
+            return depth == len(chosen)  # the search stops here: a longer set is never reached
+    return False
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)
 def _best(groups: tuple[Group, ...], min_groups: int, max_groups: int, target: int) -> tuple[str, ...]:
-    paths = _feasible_paths(groups, min_groups, max_groups, target)
-    if not paths:
+    ordered = sorted(groups, key=lambda g: (g.value, -g.weight, g.name))
+    found = _best_path(ordered, min_groups, max_groups, target)
+    if found is None:
         return ()
-    paths.sort()
-    final = paths[0][3]
-    for _, _, _, names in paths[1:]:
-        if len(names) < len(final) and final[: len(names)] == names:
-            final = names
-    return final
+    leaders = sorted(found, key=lambda i: (-ordered[i].weight, ordered[i].name))
+    if len(ordered) != min_groups:
+        values = [g.value for g in ordered]
+        for size in range(min_groups, len(leaders)):
+            if _recorded(leaders[:size], values, min_groups, max_groups, target):
+                leaders = leaders[:size]
+                break
+    return tuple(ordered[i].name for i in leaders)
 
 
 def select_groups(groups: Sequence[Group], min_groups: int, max_groups: int, target: int) -> list[Group]:
