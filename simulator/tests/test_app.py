@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,14 @@ async def test_prometheus_api_reports_up_per_cluster(sim: tuple[app.Running, aio
     assert set(values.values()) == {"1"}
     await _json(http, "POST", f"{running.base_url}/sim/v1/clusters/cluster-hangzhou/down")
     assert (await up_values())["cluster-hangzhou"] == "0"
+
+
+def test_tune_gc_collects_young_objects_less_often_and_freezes_start_up() -> None:
+    thresholds = gc.get_threshold()
+    try:
+        app.tune_gc()
+        assert gc.get_threshold() == app.GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
