@@ -352,7 +352,7 @@ async def test_a_bug_still_answers_a_status(
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sim.fleet.host, "get", broken)
+    monkeypatch.setattr(sim.fleet.host, "view", broken)
     reply = await call(http, "GET", f"{CM}/anything")
     assert reply.status == 500
     assert reply.body["reason"] == "InternalError"

@@ -104,7 +104,8 @@ async def _apply(api: ClusterApi, target: ResourcePath, data: Any, opts: WriteOp
         raise _options_invalid("fieldManager", "FieldValueRequired", "Required value: is required for apply patch")
     if not isinstance(data, dict):
         raise errors.bad_request("error decoding YAML: the apply patch must be an object")
-    current = api.store.find(rt, target.namespace, target.name)
+    # Read only (server-side apply copies what it keeps), so the stored object itself.
+    current = api.store.view(rt, target.namespace, target.name)
     if target.subresource == "scale":
         if current is None:
             raise errors.not_found(rt.plural, rt.group, target.name)
@@ -120,7 +121,7 @@ async def _apply(api: ClusterApi, target: ResourcePath, data: Any, opts: WriteOp
         new = ssa.apply(api, rt, None, data, manager=opts.field_manager, force=opts.force, subresource=None)
         new.setdefault("metadata", {})["name"] = target.name
         warnings = admission.validate(api, rt, new, old=None, opts=opts, subresource=None)
-        created = api.store.create(rt, target.namespace, new, dry_run=opts.dry_run)
+        created = api.store.create(rt, target.namespace, new, dry_run=opts.dry_run, copy_input=False, copy_result=False)
         return responses.json(created, status=201, warnings=warnings)
     new = ssa.apply(
         api, rt, current, data, manager=opts.field_manager, force=opts.force, subresource=target.subresource

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kurator_sim import errors
 from kurator_sim.api import responses, tables
 from kurator_sim.api.context import ClusterApi
 from kurator_sim.api.negotiation import MediaType
@@ -19,7 +20,10 @@ from kurator_sim.api.paths import ResourcePath
 
 def get(api: ClusterApi, request: web.Request, target: ResourcePath, media: MediaType) -> web.Response:
     assert target.name is not None
-    obj = api.store.get(target.rt, target.namespace, target.name)
+    # Only serialized, so the stored object itself rather than a copy.
+    obj = api.store.view(target.rt, target.namespace, target.name)
+    if obj is None:
+        raise errors.not_found(target.rt.plural, target.rt.group, target.name)
     if media.as_:
         include = request.query.get("includeObject", "Metadata") or "Metadata"
         obj = tables.represent(target.rt, obj, media=media, include_object=include, now=api.clock.now())
@@ -47,6 +51,7 @@ def list_(
         field_selector=opts.field_selector,
         limit=opts.limit,
         continue_token=opts.continue_token,
+        copy_items=False,
     )
     meta = list_meta(result.resource_version, result.continue_token, result.remaining)
     body = tables.represent_list(

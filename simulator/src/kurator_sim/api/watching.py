@@ -181,7 +181,11 @@ async def watch(
         # bookmark marking their end, then changes. Listing and subscribing with no await in
         # between keeps the two consistent.
         listed = api.store.list(
-            target.rt, target.namespace, label_selector=opts.label_selector, field_selector=field_selector
+            target.rt,
+            target.namespace,
+            label_selector=opts.label_selector,
+            field_selector=field_selector,
+            copy_items=False,
         )
         initial = [WatchEvent("ADDED", o, int(o["metadata"]["resourceVersion"])) for o in listed.items]
         initial.append(WatchEvent("BOOKMARK", _initial_events_end(target, listed.resource_version), 0))

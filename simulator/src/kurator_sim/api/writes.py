@@ -37,7 +37,8 @@ async def create(api: ClusterApi, request: web.Request, target: ResourcePath) ->
     if rt.status_subresource:
         obj.pop("status", None)  # a creator never sets status where a controller owns it
     obj = ssa.track_update(api, rt, None, obj, manager=opts.field_manager, subresource=None)
-    created = api.store.create(rt, target.namespace, obj, dry_run=opts.dry_run)
+    # The request's object is ours to hand over, and the answer only serializes what is stored.
+    created = api.store.create(rt, target.namespace, obj, dry_run=opts.dry_run, copy_input=False, copy_result=False)
     return responses.json(created, status=201, warnings=warnings)
 
 
@@ -52,7 +53,9 @@ def commit_update(
 ) -> tuple[Obj, list[str]]:
     """Validate ``new`` (a replacement of ``current``) and store it; shared by PUT and PATCH.
 
-    ``track=False``: ``new`` already carries its managedFields (server-side apply).
+    ``track=False``: ``new`` already carries its managedFields (server-side apply). ``new`` is
+    handed over to the store (it may share values with ``current``, never with the request
+    body's caller); the result is the stored object, read only: answers only serialize it.
     """
     assert target.name is not None
     rt = target.rt
@@ -81,7 +84,16 @@ def commit_update(
         new = merged
     if track:
         new = ssa.track_update(api, rt, current, new, manager=opts.field_manager, subresource=sub)
-    stored = api.store.update(rt, target.namespace, target.name, new, subresource=sub, dry_run=opts.dry_run)
+    stored = api.store.update(
+        rt,
+        target.namespace,
+        target.name,
+        new,
+        subresource=sub,
+        dry_run=opts.dry_run,
+        copy_input=False,
+        copy_result=False,
+    )
     return stored, warnings
 
 
@@ -142,7 +154,11 @@ async def delete_collection(api: ClusterApi, request: web.Request, target: Resou
     dopts = DeleteOptions.parse(request, await options.body(request))
     rt = target.rt
     listed = api.store.list(
-        rt, target.namespace, label_selector=lopts.label_selector, field_selector=lopts.field_selector
+        rt,
+        target.namespace,
+        label_selector=lopts.label_selector,
+        field_selector=lopts.field_selector,
+        copy_items=False,
     )
     deleted: list[Obj] = []
     for item in listed.items:

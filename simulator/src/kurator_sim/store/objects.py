@@ -7,6 +7,12 @@ subresource split, finalizers, background garbage collection through ``ownerRefe
 namespace lifecycle and the watch history. It knows nothing about HTTP, schemas or patches:
 the API layer validates and patches, then calls :meth:`ObjectStore.create` /
 :meth:`ObjectStore.update` with whole objects.
+
+Stored objects are never changed in place: every write stores a new top-level dict (and a new
+``metadata``), so consecutive versions of an object share whatever the write did not touch (a
+status write copies only the status). Whoever holds a stored object (history, watchers,
+:meth:`ObjectStore.peek`) must therefore treat it as read only; the copying methods
+(:meth:`ObjectStore.get`, results with ``copy_result=True``) hand out private deep copies.
 """
 
 from __future__ import annotations
@@ -43,6 +49,14 @@ def clone(obj: Obj) -> Obj:
 
 def _spec_part(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+
+
+def _shallow(obj: Obj) -> Obj:
+    """A new top level and ``metadata`` over ``obj``'s other values (what the store edits)."""
+    out = dict(obj)
+    meta = obj.get("metadata")
+    out["metadata"] = dict(meta) if isinstance(meta, dict) else {}
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +113,13 @@ class ObjectStore:
         out["apiVersion"] = rt.api_version
         out["kind"] = rt.kind
         return out
+
+    @staticmethod
+    def _view(rt: ResourceType, obj: Obj) -> Obj:
+        """``obj`` as ``rt``'s version without copying it (read only, like the stored object)."""
+        if obj.get("apiVersion") == rt.api_version and obj.get("kind") == rt.kind:
+            return obj
+        return {**obj, "apiVersion": rt.api_version, "kind": rt.kind}
 
     def add_admission(self, rt_key: tuple[str, str], hook: Admission) -> None:
         self._admission.setdefault(rt_key, []).append(hook)
@@ -166,6 +187,11 @@ class ObjectStore:
         except errors.ApiError:
             return None
 
+    def view(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
+        """The stored object as ``rt``'s version, not a copy (callers must not mutate it), or ``None``."""
+        obj = self._bucket(rt).get((self._ns(rt, namespace), name))
+        return None if obj is None else self._view(rt, obj)
+
     def peek(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
         """The stored object itself, not a copy, or ``None`` (controllers must not mutate it)."""
         return self._bucket(rt).get((self._ns(rt, namespace), name))
@@ -185,7 +211,10 @@ class ObjectStore:
         field_selector: str | None = None,
         limit: int | None = None,
         continue_token: str | None = None,
+        copy_items: bool = True,
     ) -> ListResult:
+        """The matching objects in key order; copies of them (``copy_items=False``: the stored
+        objects as ``rt``'s version, read only)."""
         match = selectors.combine(selectors.label_matcher(label_selector), selectors.field_matcher(field_selector))
         start_after: tuple[str, str] | None = None
         list_rv = self._rv
@@ -210,7 +239,7 @@ class ObjectStore:
             if limit and len(items) >= limit:
                 remaining += 1
                 continue
-            items.append(self._as_version(rt, obj))
+            items.append(self._as_version(rt, obj) if copy_items else self._view(rt, obj))
             last = key
         token = ""
         if remaining and last is not None:
@@ -220,10 +249,22 @@ class ObjectStore:
     # -- writes -----------------------------------------------------------------------------
 
     def create(
-        self, rt: ResourceType, namespace: str | None, obj: Obj, *, dry_run: bool = False, copy_result: bool = True
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        obj: Obj,
+        *,
+        dry_run: bool = False,
+        copy_result: bool = True,
+        copy_input: bool = True,
     ) -> Obj:
-        """Store a new object; returns a copy of it (``copy_result=False``: the stored object, read only)."""
-        obj = clone(obj)
+        """Store a new object; returns a copy of it (``copy_result=False``: the stored object, read only).
+
+        ``copy_input=False``: the caller hands ``obj`` over (it is stored without a deep copy and
+        must never be changed again; it may share values with stored objects).
+        """
+        # Admission hooks may edit anything in the new object, so they always get a private copy.
+        obj = clone(obj) if copy_input or rt.key in self._admission else _shallow(obj)
         meta = obj.setdefault("metadata", {})
         ns = self._ns(rt, namespace or meta.get("namespace"))
         if rt.namespaced:
@@ -281,18 +322,27 @@ class ObjectStore:
         subresource: str | None = None,
         dry_run: bool = False,
         copy_result: bool = True,
+        copy_input: bool = True,
     ) -> Obj:
         """Replace an object (PUT semantics) with optimistic concurrency on ``resourceVersion``.
 
         Returns a copy of the stored object (``copy_result=False``: the stored object, read only).
+        ``copy_input=False``: the caller hands ``obj`` over, as for :meth:`create`.
         """
         ns = self._ns(rt, namespace)
         bucket = self._bucket(rt)
         current = bucket.get((ns, name))
         if current is None:
             raise errors.not_found(rt.plural, rt.group, name)
-        # A status write takes only the status (and managedFields) from the request.
-        new: Obj = clone(obj) if subresource != "status" else {"metadata": dict(obj.get("metadata") or {})}
+        # Without admission hooks (which may edit anything in ``new``) the new version shares
+        # what it keeps from the stored one: stored objects are never changed in place.
+        private = rt.key in self._admission
+        new: Obj
+        if subresource == "status":
+            # A status write takes only the status (and managedFields) from the request.
+            new = {"metadata": dict(obj.get("metadata") or {})}
+        else:
+            new = clone(obj) if copy_input or private else _shallow(obj)
         meta = new.setdefault("metadata", {})
         if meta.get("name", name) != name:
             raise errors.bad_request(
@@ -303,17 +353,20 @@ class ObjectStore:
         if sent_rv and str(sent_rv) != cur_meta["resourceVersion"]:
             raise errors.conflict(rt.plural, rt.group, name)
         if subresource == "status":
-            merged = clone(current)
-            merged["status"] = clone(obj["status"]) if obj.get("status") is not None else None
-            if merged["status"] is None:
-                merged.pop("status")
+            merged = clone(current) if private else _shallow(current)
+            status = obj.get("status")
+            if status is not None:
+                merged["status"] = clone(status) if copy_input else status
+            else:
+                merged.pop("status", None)
             if "managedFields" in meta:
                 # As the status strategy does: managedFields were updated to track this status write.
-                merged["metadata"]["managedFields"] = clone({"m": meta["managedFields"]})["m"]
+                managed = meta["managedFields"]
+                merged["metadata"]["managedFields"] = clone({"m": managed})["m"] if copy_input else managed
             new = merged
         elif rt.status_subresource:
             if "status" in current:
-                new["status"] = clone(current["status"])
+                new["status"] = clone(current["status"]) if private else current["status"]
             else:
                 new.pop("status", None)
         meta = new.setdefault("metadata", {})
@@ -335,7 +388,7 @@ class ObjectStore:
         meta["generation"] = generation
         if dry_run:
             meta["resourceVersion"] = cur_meta["resourceVersion"]
-            return new
+            return clone(new) if copy_result else new
         unchanged = {k: v for k, v in new.items() if k != "metadata"} == {
             k: v for k, v in current.items() if k != "metadata"
         } and {k: v for k, v in meta.items() if k not in ("resourceVersion", "managedFields")} == {
@@ -387,14 +440,14 @@ class ObjectStore:
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
                 return self._as_version(rt, current), False
-            marked = clone(current)
+            marked = _shallow(current)
             marked["metadata"]["deletionTimestamp"] = self.clock.timestamp()
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
             marked["metadata"]["resourceVersion"] = str(self._next_rv())
             self._bucket(rt)[(ns, name)] = marked
             self._record(rt, ns, "MODIFIED", current, marked)
             return clone(marked), False
-        gone = clone(current)
+        gone = _shallow(current)
         gone["metadata"]["resourceVersion"] = str(self._next_rv())
         out = self._remove(rt, ns, name, gone)
         if propagation != "Orphan":
@@ -427,7 +480,7 @@ class ObjectStore:
                     self.delete(self.registry.by_key(key), ns, obj_name)
                 except errors.ApiError:
                     continue
-        gone = clone(current)
+        gone = _shallow(current)
         gone["metadata"]["resourceVersion"] = str(self._next_rv())
         return self._remove(rt, "", name, gone)
 
@@ -463,7 +516,8 @@ class ObjectStore:
             on_close=self._unsubscribe,
         )
         if not resource_version or resource_version == "0":
-            for obj in self.list(rt, ns, label_selector=label_selector, field_selector=field_selector).items:
+            listed = self.list(rt, ns, label_selector=label_selector, field_selector=field_selector, copy_items=False)
+            for obj in listed.items:
                 sub.put_initial(WatchEvent("ADDED", obj, int(obj["metadata"]["resourceVersion"])))
         else:
             try:

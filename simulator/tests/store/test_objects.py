@@ -1,0 +1,159 @@
+"""The store's copy-on-write: versions share what a write left alone, never change in place,
+and hand out private copies only where asked to."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from kurator_sim import testing
+from kurator_sim.clock import SimClock
+from kurator_sim.resources import ResourceType
+from kurator_sim.store.objects import Obj, ObjectStore, Operation
+
+DEPLOYMENTS = ("apps", "deployments")
+
+
+@pytest.fixture
+def store() -> ObjectStore:
+    return ObjectStore(name="test", registry=testing.load_registry(None), clock=SimClock())
+
+
+def _rt(store: ObjectStore) -> ResourceType:
+    return store.registry.by_key(DEPLOYMENTS)
+
+
+def _deployment(name: str = "web", replicas: int = 1) -> Obj:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "c", "image": "nginx"}]}}},
+    }
+
+
+def _status(replicas: int) -> dict[str, Any]:
+    return {"metadata": {"name": "web"}, "status": {"replicas": replicas, "conditions": [{"type": "Available"}]}}
+
+
+def test_a_status_write_shares_the_spec_and_leaves_the_previous_version_alone(store: ObjectStore) -> None:
+    rt = _rt(store)
+    store.create(rt, "default", _deployment())
+    before = store.peek(rt, "default", "web")
+    assert before is not None
+    store.update(rt, "default", "web", _status(1), subresource="status")
+    after = store.peek(rt, "default", "web")
+    assert after is not None
+    assert after is not before
+    assert after["spec"] is before["spec"]
+    assert after["metadata"] is not before["metadata"]
+    assert "status" not in before
+    assert before["metadata"]["resourceVersion"] != after["metadata"]["resourceVersion"]
+    assert after["status"]["replicas"] == 1
+
+
+def test_a_spec_write_shares_the_stored_status(store: ObjectStore) -> None:
+    rt = _rt(store)
+    store.create(rt, "default", _deployment())
+    store.update(rt, "default", "web", _status(1), subresource="status")
+    before = store.peek(rt, "default", "web")
+    assert before is not None
+    store.update(rt, "default", "web", _deployment(replicas=3))
+    after = store.peek(rt, "default", "web")
+    assert after is not None
+    assert after["status"] is before["status"]
+    assert after["metadata"]["generation"] == before["metadata"]["generation"] + 1
+    assert before["spec"]["replicas"] == 1
+
+
+def test_writes_copy_the_callers_object_unless_it_is_handed_over(store: ObjectStore) -> None:
+    rt = _rt(store)
+    mine = _deployment()
+    store.create(rt, "default", mine)
+    mine["spec"]["replicas"] = 7
+    stored = store.peek(rt, "default", "web")
+    assert stored is not None
+    assert stored["spec"]["replicas"] == 1
+
+    given = _deployment("given")
+    store.create(rt, "default", given, copy_input=False)
+    kept = store.peek(rt, "default", "given")
+    assert kept is not None
+    assert kept["spec"] is given["spec"]
+    assert kept["metadata"]["uid"]
+
+    replacement = _deployment("given", replicas=2)
+    store.update(rt, "default", "given", replacement, copy_input=False)
+    kept = store.peek(rt, "default", "given")
+    assert kept is not None
+    assert kept["spec"] is replacement["spec"]
+
+    status = _status(2)
+    status["metadata"]["name"] = "given"
+    store.update(rt, "default", "given", status, subresource="status", copy_input=False)
+    kept = store.peek(rt, "default", "given")
+    assert kept is not None
+    assert kept["status"] is status["status"]
+
+
+def test_admission_hooks_edit_a_private_copy(store: ObjectStore) -> None:
+    rt = _rt(store)
+
+    def hook(operation: Operation, new: Obj, old: Obj | None) -> None:
+        new["spec"]["template"]["spec"]["containers"][0]["image"] = f"nginx-{operation.lower()}"
+
+    store.add_admission(DEPLOYMENTS, hook)
+    given = _deployment()
+    store.create(rt, "default", given, copy_input=False)
+    assert given["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
+    before = store.peek(rt, "default", "web")
+    assert before is not None
+    store.update(rt, "default", "web", _status(1), subresource="status")
+    assert before["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx-create"
+    after = store.peek(rt, "default", "web")
+    assert after is not None
+    assert after["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx-update"
+
+
+def test_copies_are_private_and_views_are_the_stored_objects(store: ObjectStore) -> None:
+    rt = _rt(store)
+    store.create(rt, "default", _deployment())
+    stored = store.peek(rt, "default", "web")
+    copy = store.get(rt, "default", "web")
+    assert copy == stored
+    assert copy["spec"] is not stored["spec"]
+    assert store.view(rt, "default", "web") is stored
+    assert store.view(rt, "default", "nope") is None
+    assert store.list(rt, "default", copy_items=False).items[0] is stored
+    assert store.list(rt, "default").items[0]["spec"] is not stored["spec"]
+
+
+def test_a_read_of_another_served_version_is_a_shallow_view(store: ObjectStore) -> None:
+    rt = _rt(store)
+    store.create(rt, "default", _deployment())
+    stored = store.peek(rt, "default", "web")
+    assert stored is not None
+    other = dataclasses.replace(rt, version="v1beta2")
+    view = store.view(other, "default", "web")
+    assert view is not None
+    assert view["apiVersion"] == "apps/v1beta2"
+    assert stored["apiVersion"] == "apps/v1"
+    assert view["spec"] is stored["spec"]
+
+
+def test_a_deletion_mark_is_a_new_version_sharing_the_rest(store: ObjectStore) -> None:
+    rt = _rt(store)
+    obj = _deployment()
+    obj["metadata"]["finalizers"] = ["example.com/keep"]
+    store.create(rt, "default", obj)
+    before = store.peek(rt, "default", "web")
+    assert before is not None
+    _, gone = store.delete(rt, "default", "web")
+    after = store.peek(rt, "default", "web")
+    assert not gone
+    assert after is not None
+    assert after["metadata"]["deletionTimestamp"]
+    assert "deletionTimestamp" not in before["metadata"]
+    assert after["spec"] is before["spec"]
