@@ -6,9 +6,12 @@ connection state meanwhile (``is_connected``).
 
 from __future__ import annotations
 
-import nats
+from typing import Any
+
 import structlog
 from nats.aio.client import Client
+
+from shared.bus import wire
 
 log = structlog.get_logger(__name__)
 
@@ -20,7 +23,7 @@ async def connect(
     connect_timeout_seconds: float = 5.0,
     reconnect_wait_seconds: float = 1.0,
 ) -> Client:
-    """Open a connection that reconnects forever.
+    """Open a connection that reconnects forever (a :class:`shared.bus.wire.Client`).
 
     The first connection is retried forever too (nats-py does so with unlimited reconnect
     attempts), so a service may start before NATS does; it is simply not ready meanwhile.
@@ -39,11 +42,15 @@ async def connect(
     async def on_reconnected() -> None:
         log.info("nats.reconnected", url=str(nc.connected_url.netloc if nc.connected_url else ""))
 
-    nc: Client = await nats.connect(
+    # nats-py annotates both durations as int; they are seconds as floats at run time.
+    timeouts: dict[str, Any] = {
+        "connect_timeout": connect_timeout_seconds,
+        "reconnect_time_wait": reconnect_wait_seconds,
+    }
+    nc = wire.Client()
+    await nc.connect(
         servers=[u.strip() for u in url.split(",") if u.strip()],
         name=name,
-        connect_timeout=connect_timeout_seconds,
-        reconnect_time_wait=reconnect_wait_seconds,
         max_reconnect_attempts=-1,
         allow_reconnect=True,
         error_cb=on_error,
@@ -51,5 +58,6 @@ async def connect(
         reconnected_cb=on_reconnected,
         # A publish burst (a resync, a bench) must not trip the awaited force-flush path.
         pending_size=8 * 1024 * 1024,
+        **timeouts,
     )
     return nc

@@ -1,0 +1,96 @@
+"""The services' NATS client: the same header bytes and dictionaries as nats-py, on the wire too."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nats.aio import client as nats_client
+from nats.aio.msg import Msg
+from nats.errors import BadHeaderError
+
+from shared.bus import connection, wire
+from shared.contracts import cloudevents
+
+ENVELOPE = cloudevents.Envelope.new(
+    source="kurator/fleet",
+    type="dev.kurator.fleet.deployment.status.v1",
+    subject="deployment default/web",
+    causation_id="0f6a3b9e-3c1e-4d1c-9d0a-2b9f0d7c3a11",
+)
+
+HEADER_SETS: list[dict[str, str]] = [
+    {},
+    ENVELOPE.headers(),
+    {**ENVELOPE.headers(), cloudevents.RESULT_HEADER: "created"},
+    {"ce-id": "  padded value\t"},
+    {"ce-id": "a\r\nb", "x": "c\nd", "y": "e\rf"},
+    {" padded-name ": "v", "ok": "w"},
+    {"   ": "skipped", "kept": "1"},
+    {"kept": "über"},
+    {"Nats-Expected-Last-Subject-Sequence": "0"},
+]
+
+
+def nats_py_block(headers: dict[str, str]) -> bytes:
+    """The header block nats-py itself sends (its ``_send_publish``, captured)."""
+    sent: list[bytes] = []
+
+    class Capture(nats_client.Client):
+        async def _send_command(self, cmd: bytes, priority: bool = False) -> None:
+            sent.append(cmd)
+
+    nc = Capture()
+    asyncio.run(nc._send_publish("s", "", b"", 0, headers))
+    line, rest = sent[0].split(b"\r\n", 1)
+    return rest[: int(line.split()[3])]
+
+
+@pytest.mark.parametrize("headers", HEADER_SETS)
+def test_encoding_matches_nats_py(headers: dict[str, str]) -> None:
+    expected = nats_py_block(headers)
+    assert wire.encode_headers(headers) == expected
+    assert wire.encode_headers(headers) == expected  # the second time from what was remembered
+
+
+def test_a_name_nats_py_refuses_is_refused() -> None:
+    with pytest.raises(BadHeaderError):
+        wire.encode_headers({"bad name": "v"})
+    with pytest.raises(BadHeaderError):
+        wire.encode_headers({"bad:name": "v"})
+
+
+RAW_BLOCKS = [
+    b"ce-id: 1\r\nce-type: t\r\n\r\n",
+    b"a:1\r\nb:\t2 \r\nno colon\r\n\r\n",
+    b" spaced : v\r\nin side: skipped\r\n",
+    b"\xc3\xbc: non-ascii name\r\nok: \xff\xfe bad utf-8\r\n",
+    b"dup: 1\r\ndup: 2\r\n: empty name\r\n",
+    b"x\x1c: str-whitespace in the name\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", RAW_BLOCKS)
+def test_parsing_matches_nats_py(raw: bytes) -> None:
+    expected = nats_client.Client._parse_header_lines(raw)
+    assert wire.parse_header_lines(raw) == expected
+    assert wire.parse_header_lines(raw) == expected
+
+
+async def test_headers_round_trip_through_the_server(nats_url: str) -> None:
+    nc = await connection.connect(nats_url, name="test-wire")
+    try:
+        assert isinstance(nc, wire.Client)
+        got: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
+
+        async def on(msg: Msg) -> None:
+            got.set_result(msg)
+
+        await nc.subscribe("wire.test", cb=on)
+        headers = {**ENVELOPE.headers(), "spaced": " v ", "broken": "a\nb"}
+        await nc.publish("wire.test", b"{}", headers=headers)
+        msg = await asyncio.wait_for(got, 5)
+        assert msg.headers == {**ENVELOPE.headers(), "spaced": "v", "broken": "a b"}
+        assert msg.data == b"{}"
+    finally:
+        await nc.close()
