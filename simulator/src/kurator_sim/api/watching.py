@@ -218,10 +218,11 @@ async def watch(
     reaper.add(sub, request)
     try:
         async with asyncio.timeout(timeout):
-            for event in initial:
-                await response.write(encoder.line(event))
-            async for event in sub.events():
-                await response.write(encoder.line(event))
+            if initial:
+                await response.write(b"".join(encoder.line(event) for event in initial))
+            # What piled up since the last write goes out as one chunk: one send, not one per event.
+            async for batch in sub.batches():
+                await response.write(b"".join(encoder.line(event) for event in batch))
     except TimeoutError:
         pass
     except (ConnectionResetError, ConnectionError):

@@ -9,6 +9,7 @@ asked for bookmarks get a ``BOOKMARK`` carrying the current resource version.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -53,7 +54,10 @@ class Subscription:
         self.matcher = matcher
         self._bookmark = bookmark
         self._interval = bookmark_interval
-        self._queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
+        # A deque and one waiter rather than an asyncio.Queue: a store write is offered to every
+        # subscription of its resource, and the queue's bookkeeping cost more than the rest.
+        self._pending: deque[WatchEvent] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self._on_close = on_close
         self.closed = False
 
@@ -81,36 +85,75 @@ class Subscription:
             self._put(WatchEvent("DELETED", change.new, change.resource_version))
 
     def _put(self, event: WatchEvent) -> None:
-        self._queue.put_nowait(event)
+        self._pending.append(event)
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def put_initial(self, event: WatchEvent) -> None:
         self._put(event)
 
     def close(self) -> None:
+        """End the subscription: events already delivered are still yielded, then iteration stops."""
         if not self.closed:
             self.closed = True
-            self._queue.put_nowait(None)
+            self._wake()
             self._on_close(self)
 
-    async def events(self) -> AsyncIterator[WatchEvent]:
+    async def _wait(self) -> bool:
+        """Until an event is pending or the subscription closes; ``False`` when a bookmark is due."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            if self._bookmark is None:
+                await waiter
+                return True
+            try:
+                # asyncio.timeout rather than wait_for: no task per wait.
+                async with asyncio.timeout(self._interval):
+                    await waiter
+            except TimeoutError:
+                return False
+            return True
+        finally:
+            if self._waiter is waiter:
+                self._waiter = None
+
+    async def batches(self) -> AsyncIterator[list[WatchEvent]]:
+        """Every event waiting at once, oldest first (writers that send a batch in one go), until
+        the subscription closes; a bookmark alone when one is due."""
         try:
             while True:
-                if not self._queue.empty():
-                    # Fast path: no coroutine or timer when an event is already waiting.
-                    event = self._queue.get_nowait()
-                elif self._bookmark is not None:
-                    try:
-                        # asyncio.timeout rather than wait_for: no task per wait.
-                        async with asyncio.timeout(self._interval):
-                            event = await self._queue.get()
-                    except TimeoutError:
-                        obj = self._bookmark()
-                        yield WatchEvent("BOOKMARK", obj, int(obj["metadata"]["resourceVersion"]))
-                        continue
-                else:
-                    event = await self._queue.get()
-                if event is None:
+                if self._pending:
+                    batch = list(self._pending)
+                    self._pending.clear()
+                    yield batch
+                    continue
+                if self.closed:
                     return
-                yield event
+                if not await self._wait():
+                    obj = self._bookmark() if self._bookmark is not None else {}
+                    yield [WatchEvent("BOOKMARK", obj, int(obj["metadata"]["resourceVersion"]))]
+        finally:
+            self.close()
+
+    async def events(self) -> AsyncIterator[WatchEvent]:
+        """Events one at a time, oldest first, until the subscription closes."""
+        try:
+            while True:
+                if self._pending:
+                    # Fast path: no future or timer when an event is already waiting.
+                    yield self._pending.popleft()
+                    continue
+                if self.closed:
+                    return
+                if not await self._wait():
+                    obj = self._bookmark() if self._bookmark is not None else {}
+                    yield WatchEvent("BOOKMARK", obj, int(obj["metadata"]["resourceVersion"]))
         finally:
             self.close()
