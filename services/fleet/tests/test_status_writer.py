@@ -1,9 +1,10 @@
 """The watchers' status writer and mirror without a bus: what is published, and what is decoded.
 
 Covered: changes of one object within the coalescing window make one message carrying the
-last observation (and a change after it one more); the watchers' own message delivered
-before its acknowledgement is not decoded, the acknowledgement records it; another
-publisher's message still is.
+last observation (and a change after it one more); a busy writer holds back details and
+transient states (not milestones) until the next step, the settle time or quiet; the
+watchers' own message delivered before its acknowledgement is not decoded, the
+acknowledgement records it; another publisher's message still is.
 """
 
 from __future__ import annotations
@@ -59,6 +60,26 @@ def observation(phase: str) -> observed.Observation:
     return observed.Observation(owner=placements.WORKLOAD, fields={}, phase=phase, document=DOCUMENT)
 
 
+def placed(phase: str, ready: int = 0) -> observed.Observation:
+    """A workload observation with milestones, as the binding tracker makes them."""
+    return observed.Observation(
+        owner=placements.WORKLOAD,
+        fields={"placement": {"readyReplicas": ready}},
+        phase=phase,
+        document=DOCUMENT,
+        milestone=(phase, ()),
+        transient=phase == "Pending",
+    )
+
+
+def address(i: int) -> subjects.ObjectAddress:
+    return subjects.ObjectAddress("fleet", "deployment", "default", f"web-{i}")
+
+
+def documents(recorder: Recorder, at: subjects.ObjectAddress) -> list[dict[str, Any]]:
+    return [doc["status"] for sent_to, doc in recorder.sent if sent_to == at]
+
+
 @pytest.fixture
 def mirror() -> StatusMirror:
     return StatusMirror(cast(Any, None), own_source=OWN)
@@ -107,6 +128,115 @@ async def test_changes_within_the_window_make_one_message_with_the_last(
 
 async def _count_at_least(recorder: Recorder, n: int) -> bool:
     return len(recorder.sent) >= n
+
+
+@pytest.fixture
+async def busy(mirror: StatusMirror) -> AsyncIterator[tuple[StatusWriter, Recorder, observed.ObservedStatus]]:
+    """A writer with one publisher and a 50 ms window: more than one object per window is busy."""
+    recorder = Recorder()
+    observations = observed.ObservedStatus()
+    writer = StatusWriter(
+        publisher=cast(Any, recorder),
+        mirror=mirror,
+        observations=observations,
+        desired=cast(Any, NoDesired()),
+        deleted_linger=timedelta(seconds=1),
+        workers=1,
+        coalesce=timedelta(milliseconds=50),
+        settle=timedelta(seconds=1),
+    )
+    task = asyncio.create_task(writer.run())
+    try:
+        yield writer, recorder, observations
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def _load(writer: StatusWriter, observations: observed.ObservedStatus, *, windows: int, first: int) -> None:
+    """Keep the writer busy: ten other objects change in each of ``windows`` windows."""
+    for w in range(windows):
+        for i in range(first, first + 10):
+            observations.put(address(i), placed("Progressing", ready=w))
+            writer.request(address(i))
+        await asyncio.sleep(0.06)
+
+
+async def test_a_busy_writer_holds_a_transient_state_and_details_until_the_next_milestone(
+    busy: tuple[StatusWriter, Recorder, observed.ObservedStatus],
+) -> None:
+    writer, recorder, observations = busy
+    web = address(0)
+    await _load(writer, observations, windows=4, first=100)
+
+    observations.put(web, placed("Pending"))  # the scheduler has not looked yet
+    writer.request(web)
+    await _load(writer, observations, windows=3, first=200)
+    assert documents(recorder, web) == []  # held: a transient state, the writer is busy
+
+    observations.put(web, placed("Scheduled"))  # a milestone: out with the next window
+    writer.request(web)
+    await _load(writer, observations, windows=2, first=300)
+    assert [st["phase"] for st in documents(recorder, web)] == ["Scheduled"]
+
+    observations.put(web, placed("Scheduled", ready=1))  # a detail of the same phase: held
+    writer.request(web)
+    await _load(writer, observations, windows=3, first=400)
+    assert len(documents(recorder, web)) == 1
+    observations.put(web, placed("Available", ready=2))  # the next milestone carries both
+    writer.request(web)
+    await _load(writer, observations, windows=2, first=500)
+    assert [(st["phase"], st["placement"]["readyReplicas"]) for st in documents(recorder, web)] == [
+        ("Scheduled", 0),
+        ("Available", 2),
+    ]
+
+
+async def test_held_back_changes_go_out_after_the_settle_time_or_once_the_writer_is_quiet(
+    busy: tuple[StatusWriter, Recorder, observed.ObservedStatus],
+) -> None:
+    writer, recorder, observations = busy
+    web, api = address(0), address(1)
+    for a in (web, api):
+        observations.put(a, placed("Scheduled"))
+        writer.request(a)
+    await eventually(lambda: _count_at_least(recorder, 2))
+
+    await _load(writer, observations, windows=4, first=100)
+    observations.put(web, placed("Scheduled", ready=1))
+    writer.request(web)
+    # Busy for longer than the settle time: the detail goes out once it is over, not later.
+    await _load(writer, observations, windows=20, first=200)
+    assert [st["placement"]["readyReplicas"] for st in documents(recorder, web)] == [0, 1]
+
+    observations.put(api, placed("Scheduled", ready=1))
+    writer.request(api)
+    await _load(writer, observations, windows=2, first=300)
+    assert len(documents(recorder, api)) == 1  # held
+    started = asyncio.get_running_loop().time()
+    await eventually(lambda: _count_at_least_at(recorder, api, 2))
+    # The load stopped: the detail went out about two windows later, well before the settle time.
+    assert asyncio.get_running_loop().time() - started < 0.5
+    assert documents(recorder, api)[-1]["placement"]["readyReplicas"] == 1
+
+
+async def test_a_quiet_writer_holds_nothing(busy: tuple[StatusWriter, Recorder, observed.ObservedStatus]) -> None:
+    writer, recorder, observations = busy
+    web = address(0)
+    for n, (phase, ready) in enumerate((("Pending", 0), ("Scheduled", 0), ("Scheduled", 1)), start=1):
+        observations.put(web, placed(phase, ready))
+        writer.request(web)
+        await eventually(lambda n=n: _count_at_least_at(recorder, web, n), timeout_seconds=0.5)  # type: ignore[misc]
+    assert [(st["phase"], st["placement"]["readyReplicas"]) for st in documents(recorder, web)] == [
+        ("Pending", 0),
+        ("Scheduled", 0),
+        ("Scheduled", 1),
+    ]
+
+
+async def _count_at_least_at(recorder: Recorder, at: subjects.ObjectAddress, n: int) -> bool:
+    return len(documents(recorder, at)) >= n
 
 
 async def test_own_message_delivered_before_its_ack_is_not_decoded(mirror: StatusMirror) -> None:

@@ -341,3 +341,31 @@ def test_owner_summaries_are_ordered_by_their_resource_as_json() -> None:
     summaries = [{"resource": r, "clusters": [], "phase": "Pending"} for r in refs]
     ordered = placements.policy_observation(summaries).fields["placements"]
     assert [s["resource"] for s in ordered] == sorted(refs, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def test_milestones_are_the_phase_and_the_assignment_and_a_binding_not_yet_scheduled_is_transient() -> None:
+    """What a busy status writer publishes at once (see ``watchers.publishing``)."""
+    waiting = placements.view(binding([], scheduled=None))
+    scheduled = placements.view(binding([("a", 2), ("b", 2)]))
+    applied = placements.view(binding([("a", 2), ("b", 2)], aggregated=[healthy("a")]))
+    running = placements.view(binding([("a", 2), ("b", 2)], aggregated=[healthy("a"), healthy("b")]))
+
+    assert placements.workload_observation(waiting, all_ready).transient
+    workload = [placements.workload_observation(v, all_ready) for v in (scheduled, applied, running)]
+    assert not any(o.transient for o in workload)
+    assert [o.milestone for o in workload] == [
+        ("Scheduled", (("a", 2), ("b", 2))),
+        ("Progressing", (("a", 2), ("b", 2))),
+        ("Available", (("a", 2), ("b", 2))),
+    ]
+
+    lines = [placements.line(v, all_ready) for v in (waiting, scheduled, applied, running)]
+    policy = [placements.policy_observation([line]) for line in lines]
+    assert [o.transient for o in policy] == [True, False, False, False]
+    # A policy's line moving phase is a detail (the workload's own status has it at once);
+    # the assignment appearing is the milestone.
+    assert policy[1].milestone == policy[2].milestone == policy[3].milestone != policy[0].milestone
+    propagation = [placements.propagation_observation([line]) for line in lines]
+    assert len({o.milestone for o in propagation[1:]}) == 3
+    # The wire form is the summary's, whichever way the line came in.
+    assert policy[3].fields["placements"] == [placements.summary(running, all_ready)]

@@ -32,7 +32,7 @@ without the latest observation, so a handler in another replica only causes one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -64,6 +64,13 @@ class Observation:
     """The object as Karmada shows it (``apiVersion``, ``kind``, ``metadata``): the document to
     publish when no intent created the object (clusters joined outside kurator, templates
     applied with kubectl). Ignored when a desired document exists."""
+    milestone: Hashable | None = field(default=None, compare=False)
+    """What a reader must see promptly (a phase, an assignment); a change that keeps it only
+    updates details, which a busy writer may hold back a while to carry several of them in
+    one message. ``None``: every change is a milestone."""
+    transient: bool = field(default=False, compare=False)
+    """A state Karmada leaves on its own without anyone acting (a binding the scheduler has
+    not looked at yet): never a milestone, whatever it replaces."""
 
 
 def strip(base: Mapping[str, Any], owner: Ownership) -> dict[str, Any]:

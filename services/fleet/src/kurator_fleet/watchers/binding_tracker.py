@@ -73,6 +73,8 @@ class BindingTracker:
         self._observed = observations
         self._ready = ready
         self.views: dict[BindingKey, BindingView] = {}
+        self._lines: dict[BindingKey, placements.Line] = {}
+        """Each binding's line in its owners' ``placements``, as last computed."""
         self._by_cluster: dict[str, set[BindingKey]] = {}
         self._by_policy: dict[subjects.ObjectAddress, set[BindingKey]] = {}
         self._by_workload: dict[Ref, BindingKey] = {}
@@ -93,6 +95,7 @@ class BindingTracker:
     def _changed(self, key: BindingKey, obj: dict[str, Any]) -> None:
         binding = placements.view(obj)
         old = self.views.get(key)
+        names_it = self._by_workload.get(binding.workload) == key
         self.views[key] = binding
         self._index(key, old, binding)
         before = old.clusters if old is not None else self._published_assignment(binding)
@@ -101,11 +104,23 @@ class BindingTracker:
         )
         if payload is not None:
             self._writer.emit("placement", "changed", payload, ce_subject=binding.workload.display())
-        self._refresh_workload(binding)
+        phase = placements.phase(binding, self._ready)
+        self._refresh_workload(binding, phase)
+        line = placements.line(binding, self._ready, phase_now=phase)
+        if (
+            old is not None
+            and names_it
+            and old.policy == binding.policy
+            and old.workload == binding.workload
+            and self._lines.get(key) == line
+        ):
+            return  # its owners and their line for it are unchanged: nothing to compose again
+        self._lines[key] = line
         self._refresh_owners(old, binding)
 
     def _deleted(self, key: BindingKey, obj: dict[str, Any]) -> None:
         binding = self.views.pop(key, None) or placements.view(obj)
+        self._lines.pop(key, None)
         self._index(key, binding, None)
         address = workload_address(binding.workload)
         if address is not None:
@@ -123,9 +138,12 @@ class BindingTracker:
 
     def cluster_changed(self, name: str) -> None:
         """A member's readiness moved: the placements on it are judged again."""
-        bindings = [self.views[key] for key in self._by_cluster.get(name, ()) if key in self.views]
-        for binding in bindings:
-            self._refresh_workload(binding)
+        keys = [key for key in self._by_cluster.get(name, ()) if key in self.views]
+        bindings = [self.views[key] for key in keys]
+        for key, binding in zip(keys, bindings, strict=True):
+            phase = placements.phase(binding, self._ready)
+            self._lines[key] = placements.line(binding, self._ready, phase_now=phase)
+            self._refresh_workload(binding, phase)
         self._refresh_owner_addresses(self._owners(bindings))
 
     def propagation_changed(self, address: subjects.ObjectAddress, entry: Entry) -> None:
@@ -149,10 +167,10 @@ class BindingTracker:
         if self._observed.put(address, observation):
             self._writer.request(address)
 
-    def _refresh_workload(self, binding: BindingView) -> None:
+    def _refresh_workload(self, binding: BindingView, phase: str) -> None:
         address = workload_address(binding.workload)
         if address is not None:
-            self._observe(address, placements.workload_observation(binding, self._ready))
+            self._observe(address, placements.workload_observation(binding, self._ready, phase_now=phase))
 
     def _owners(self, bindings: Iterable[BindingView | None]) -> set[subjects.ObjectAddress]:
         out: set[subjects.ObjectAddress] = set()
@@ -173,12 +191,20 @@ class BindingTracker:
         for address in addresses:
             if address.kind == "propagation":
                 keys = [self._by_workload[ref] for ref in self._written.get(address, ()) if ref in self._by_workload]
-                summaries = [placements.summary(self.views[k], self._ready) for k in keys if k in self.views]
-                self._observe(address, placements.propagation_observation(summaries))
+                self._observe(address, placements.propagation_observation(self._lines_of(keys)))
             else:
                 keys = sorted(self._by_policy.get(address, ()))
-                summaries = [placements.summary(self.views[k], self._ready) for k in keys if k in self.views]
-                self._observe(address, placements.policy_observation(summaries))
+                self._observe(address, placements.policy_observation(self._lines_of(keys)))
+
+    def _lines_of(self, keys: Iterable[BindingKey]) -> list[placements.Line]:
+        out = []
+        for key in keys:
+            line = self._lines.get(key)
+            if line is None and key in self.views:
+                line = self._lines[key] = placements.line(self.views[key], self._ready)
+            if line is not None:
+                out.append(line)
+        return out
 
     # --- indexes ---------------------------------------------------------------------------
 

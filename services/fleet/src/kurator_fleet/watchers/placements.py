@@ -191,31 +191,54 @@ def document(binding: BindingView) -> dict[str, Any]:
     return {"apiVersion": binding.workload.api_version, "kind": binding.workload.kind, "metadata": meta}
 
 
-def workload_observation(binding: BindingView, ready: ClusterReady) -> observed.Observation:
+def workload_observation(
+    binding: BindingView, ready: ClusterReady, *, phase_now: str | None = None
+) -> observed.Observation:
+    """``phase_now``: :func:`phase` of the binding, when the caller has it already.
+
+    Milestones (published promptly, see :class:`~kurator_fleet.observed.Observation`): the
+    phase and the assignment; a binding without a ``Scheduled`` condition is transient.
+    """
+    current = phase_now if phase_now is not None else phase(binding, ready)
     return observed.Observation(
         owner=WORKLOAD,
         fields={"placement": placement(binding, ready)},
         conditions=binding.conditions,
-        phase=phase(binding, ready),
+        phase=current,
         document=document(binding),
+        milestone=(current, binding.clusters),
+        transient=current == PENDING,
     )
 
 
 def unbound_observation() -> observed.Observation:
     """A workload an intent keeps that has no binding (any more): nothing propagates it."""
-    return observed.Observation(owner=WORKLOAD, fields={}, phase=PENDING)
+    return observed.Observation(owner=WORKLOAD, fields={}, phase=PENDING, milestone=(PENDING, ()))
+
+
+Line = tuple[Ref, Assignment, str]
+"""A ``placements`` line as a value: the workload, its assignment and its phase."""
+
+
+def line(binding: BindingView, ready: ClusterReady, *, phase_now: str | None = None) -> Line:
+    """One line of a policy's (or a Propagation's) ``status.placements`` (:func:`summary` on the wire)."""
+    return (binding.workload, binding.clusters, phase_now if phase_now is not None else phase(binding, ready))
+
+
+def wire(entry: Line) -> dict[str, Any]:
+    workload, clusters, current = entry
+    return {
+        "resource": workload.to_wire(),
+        "clusters": [
+            {"name": name, **({"replicas": replicas} if replicas is not None else {})} for name, replicas in clusters
+        ],
+        "phase": current,
+    }
 
 
 def summary(binding: BindingView, ready: ClusterReady) -> dict[str, Any]:
     """One line of a policy's (or a Propagation's) ``status.placements``."""
-    return {
-        "resource": binding.workload.to_wire(),
-        "clusters": [
-            {"name": name, **({"replicas": replicas} if replicas is not None else {})}
-            for name, replicas in binding.clusters
-        ],
-        "phase": phase(binding, ready),
-    }
+    return wire(line(binding, ready))
 
 
 def _ordered(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -225,14 +248,43 @@ def _ordered(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return sorted((dict(s) for s in summaries), key=lambda s: orjson.dumps(s["resource"], option=orjson.OPT_SORT_KEYS))
 
 
-def policy_observation(summaries: Sequence[Mapping[str, Any]]) -> observed.Observation:
-    return observed.Observation(owner=POLICY, fields={"placements": _ordered(summaries)})
+def _lines(summaries: Sequence[Mapping[str, Any] | Line]) -> tuple[list[dict[str, Any]], frozenset[Line], bool]:
+    """The wire lines in order, the milestone (every line the scheduler has looked at) and
+    whether the lines are transient (all of them waiting for the scheduler)."""
+    values = [s if isinstance(s, tuple) else _line_of(s) for s in summaries]
+    settled = frozenset(v for v in values if v[2] != PENDING)
+    return _ordered([wire(v) for v in values]), settled, bool(values) and not settled
 
 
-def propagation_observation(summaries: Sequence[Mapping[str, Any]]) -> observed.Observation:
-    phases = {s["phase"] for s in summaries}
+def _line_of(wired: Mapping[str, Any]) -> Line:
+    resource = wired.get("resource") or {}
+    workload = Ref(
+        str(resource.get("apiVersion", "")),
+        str(resource.get("kind", "")),
+        resource.get("namespace") or None,
+        str(resource.get("name", "")),
+    )
+    return workload, assignment_of(wired) or (), str(wired.get("phase", ""))
+
+
+def policy_observation(summaries: Sequence[Mapping[str, Any] | Line]) -> observed.Observation:
+    """``summaries``: :func:`line` values (or :func:`summary` dicts). Milestones: a line the
+    scheduler has looked at appears, goes or moves to other clusters; lines that all wait for
+    it are transient. A line's phase alone is a detail here: the workload's own status, where
+    readers follow it, publishes it as a milestone."""
+    wired, settled, transient = _lines(summaries)
+    assigned = frozenset((workload, clusters) for workload, clusters, _ in settled)
+    return observed.Observation(owner=POLICY, fields={"placements": wired}, milestone=assigned, transient=transient)
+
+
+def propagation_observation(summaries: Sequence[Mapping[str, Any] | Line]) -> observed.Observation:
+    """As :func:`policy_observation`, plus the least advanced line's phase."""
+    wired, settled, transient = _lines(summaries)
+    phases = {s["phase"] for s in wired}
     overall = next((p for p in _WORST_FIRST if p in phases), PENDING)
-    return observed.Observation(owner=PROPAGATION, fields={"placements": _ordered(summaries)}, phase=overall)
+    return observed.Observation(
+        owner=PROPAGATION, fields={"placements": wired}, phase=overall, milestone=settled, transient=transient
+    )
 
 
 def assignment_of(placement_status: Mapping[str, Any] | None) -> Assignment | None:

@@ -14,6 +14,16 @@ newest observation, so the last message published always carries the last observ
 request waits a short window (``coalesce``) before a worker takes it: Karmada moves a binding
 through several states in quick succession (created, scheduled, applied, status aggregated),
 and one message with the latest of them is what a reader needs, not one per step.
+
+Under load those steps come seconds apart (every controller has a backlog), so the window
+alone merges few of them. While the writer is busy (a window released more objects than it
+has publishers), a change that moves no milestone (:attr:`~kurator_fleet.observed.Observation.milestone`:
+a phase, an assignment; not a counter or a condition within the same phase) and a transient
+state (a binding the scheduler has not looked at yet) are held back, up to ``settle`` after
+they were first held, so that the next step usually goes out in the same message. A milestone
+is never held, a status another publisher wrote since this writer's last one is repaired at
+once, and as soon as a window shows the writer quiet again everything held goes out: held
+back is only ever "later, with more news", never "not at all".
 Objects no intent created get a final ``Deleted`` status when they vanish, purged from the
 last-value cache after a linger, as the processor does for deleted intents. Objects whose
 processor status says ``Deleted`` are left alone: the processor is removing them.
@@ -23,14 +33,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from datetime import timedelta
 from typing import Any
 
 import structlog
 
 from kurator_fleet import observed
-from kurator_fleet.watchers.mirror import Document, StatusMirror
+from kurator_fleet.watchers.mirror import Document, Entry, StatusMirror
 from shared.bus import store
 from shared.bus.publisher import Publisher
 from shared.contracts import cloudevents, kinds, status, subjects
@@ -38,6 +48,8 @@ from shared.contracts import cloudevents, kinds, status, subjects
 log = structlog.get_logger(__name__)
 
 SERVICE = "fleet"
+_LOAD_WEIGHT = 0.25
+"""Weight of the newest window in the writer's load average (about the last four windows count)."""
 
 
 class StatusWriter:
@@ -51,6 +63,7 @@ class StatusWriter:
         deleted_linger: timedelta,
         workers: int = 16,
         coalesce: timedelta = timedelta(0),
+        settle: timedelta = timedelta(0),
     ) -> None:
         self._publisher = publisher
         self._mirror = mirror
@@ -63,6 +76,16 @@ class StatusWriter:
         self._coalesce = coalesce.total_seconds()
         self._waiting: list[subjects.ObjectAddress] = []
         self._release: asyncio.TimerHandle | None = None
+        self._settle = settle.total_seconds()
+        self._load = 0.0
+        """Objects per window, averaged over the last few windows."""
+        self._loaded = False
+        """That average is above the number of publishers (the writer is busy)."""
+        self._quiet_check: asyncio.TimerHandle | None = None
+        self._shown: dict[subjects.ObjectAddress, tuple[Hashable, int]] = {}
+        """Per object: the milestone of this writer's last message, and its sequence."""
+        self._held_since: dict[subjects.ObjectAddress, float] = {}
+        self._held: dict[subjects.ObjectAddress, asyncio.TimerHandle] = {}
         self._busy: set[subjects.ObjectAddress] = set()
         self._again: set[subjects.ObjectAddress] = set()
         self._events: asyncio.Queue[tuple[str, str, dict[str, Any], str | None]] = asyncio.Queue()
@@ -89,8 +112,61 @@ class StatusWriter:
     def _released(self) -> None:
         self._release = None
         waiting, self._waiting = self._waiting, []
+        # Averaged, so one lighter window in a burst does not count as quiet.
+        self._load += _LOAD_WEIGHT * (len(waiting) - self._load)
+        self._loaded = self._load > self._workers
         for address in waiting:
             self._queue.put_nowait(address)
+        if self._quiet_check is not None:
+            self._quiet_check.cancel()
+            self._quiet_check = None
+        if not self._loaded:
+            self._let_go()
+        elif self._settle > 0:
+            # No request in the next two windows is quiet too: then nothing waits for a timer.
+            self._quiet_check = asyncio.get_running_loop().call_later(2 * self._coalesce, self._quiet)
+
+    def _quiet(self) -> None:
+        self._quiet_check = None
+        self._load = 0.0
+        self._loaded = False
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """The writer is quiet: what is held back goes out now (it has waited a window already)."""
+        for address, timer in list(self._held.items()):
+            timer.cancel()
+            del self._held[address]
+            if address not in self._queued:
+                self._queued.add(address)
+                self._queue.put_nowait(address)
+
+    def _hold(self, address: subjects.ObjectAddress, observation: observed.Observation, entry: Entry | None) -> bool:
+        """Whether to hold this change back for now (see the module docstring); arms the timer."""
+        if not self._loaded or self._settle <= 0 or observation.milestone is None:
+            return False
+        if not observation.transient:
+            shown = self._shown.get(address)
+            if shown is None or entry is None or shown != (observation.milestone, entry.latest_seq):
+                return False
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        since = self._held_since.setdefault(address, now)
+        if now - since >= self._settle:
+            return False
+        if address not in self._held:
+            self._held[address] = loop.call_later(since + self._settle - now, self._held_over, address)
+        return True
+
+    def _held_over(self, address: subjects.ObjectAddress) -> None:
+        self._held.pop(address, None)
+        self.request(address)
+
+    def _unhold(self, address: subjects.ObjectAddress) -> None:
+        self._held_since.pop(address, None)
+        timer = self._held.pop(address, None)
+        if timer is not None:
+            timer.cancel()
 
     def emit(self, kind: str, name: str, payload: dict[str, Any], *, ce_subject: str | None = None) -> None:
         """Publish ``kurator.event.fleet.<kind>.<name>`` (in the order emitted)."""
@@ -103,6 +179,8 @@ class StatusWriter:
         """
         self._observed.discard(address)
         self._retiring[address] = document
+        self._shown.pop(address, None)
+        self._unhold(address)
         self.request(address)
 
     async def _retire(self, address: subjects.ObjectAddress, document: Mapping[str, Any] | None) -> None:
@@ -150,6 +228,12 @@ class StatusWriter:
             if self._release is not None:
                 self._release.cancel()
                 self._release = None
+            for timer in self._held.values():
+                timer.cancel()
+            self._held.clear()
+            if self._quiet_check is not None:
+                self._quiet_check.cancel()
+                self._quiet_check = None
             for task in list(self._purges):
                 task.cancel()
 
@@ -196,6 +280,8 @@ class StatusWriter:
         # No await from here to the publish: what is composed is what goes out.
         observation = self._observed.get(address)
         if observation is None or (entry is not None and entry.handler_deleted):
+            self._unhold(address)
+            self._shown.pop(address, None)
             return
         base: Mapping[str, Any] = {}
         if entry is not None and entry.handler is not None:
@@ -206,14 +292,20 @@ class StatusWriter:
         elif observation.document is not None:
             document = observation.document
         else:
+            self._unhold(address)
             return
         composed: Document = {k: v for k, v in document.items() if k != "status"}
         composed["status"] = observed.merge(base, observation)
         if entry is not None and entry.latest == composed:
+            self._unhold(address)
             return
+        if self._hold(address, observation, entry):
+            return
+        self._unhold(address)
         with self._mirror.publishing(address):
             ack = await self._publisher.status(address, composed, causation_id=None)
         self._mirror.published(address, seq=ack.seq, document=composed)
+        self._shown[address] = (observation.milestone, ack.seq)
         self.published += 1
 
     async def _publish_events(self) -> None:

@@ -70,6 +70,7 @@ class Watchers:
             deleted_linger=settings.deleted_linger,
             workers=settings.publishers,
             coalesce=settings.coalesce,
+            settle=settings.settle,
         )
         self.clusters = ClusterTracker(
             mirror=self.mirror,
