@@ -203,20 +203,11 @@ def replica_processor(replica: Any) -> Any:
 
 
 def _fake_delivery(raw: Any) -> Any:
+    """The stored intent ``raw`` as its first delivery from the fleet's consumer."""
+    from nats.aio.msg import Msg
+
     from shared.bus import messages
 
-    class _Seq:
-        stream = raw.seq
-
-    class _Meta:
-        sequence = _Seq()
-        num_delivered = 1
-        num_pending = 0
-
-    class _Msg:
-        subject = raw.subject
-        headers = raw.headers
-        data = raw.data
-        metadata = _Meta()
-
-    return messages.Delivery.wrap(_Msg(), service="fleet")  # type: ignore[arg-type]
+    reply = f"$JS.ACK.{subjects.INTENTS_STREAM}.kurator-fleet.1.{raw.seq}.1.0.0"
+    msg = Msg(None, subject=raw.subject, reply=reply, data=raw.data, headers=raw.headers)
+    return messages.Delivery.wrap(msg, service="fleet")

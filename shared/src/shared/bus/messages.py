@@ -10,6 +10,10 @@ from nats.aio.msg import Msg
 
 from shared.contracts import cloudevents, subjects
 
+_V1_TOKENS = 9
+"""``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>``; the
+newer form adds a domain and an account hash (nats-py's ``Msg.Ack`` indices)."""
+
 
 @dataclass(slots=True)
 class Delivery:
@@ -30,7 +34,15 @@ class Delivery:
 
     @classmethod
     def wrap(cls, msg: Msg, *, service: str) -> Delivery:
-        meta = msg.metadata
+        # Only three numbers of the reply subject are needed: nats-py's ``msg.metadata`` would
+        # also make a datetime and three dataclasses of it for every intent.
+        tokens = Msg.Metadata._get_metadata_fields(msg.reply)  # raises NotJSMessageError
+        if len(tokens) == _V1_TOKENS:
+            stream_sequence, delivered, pending = int(tokens[5]), int(tokens[4]), int(tokens[8])
+        else:
+            ack = Msg.Ack
+            stream_sequence = int(tokens[ack.StreamSeq])
+            delivered, pending = int(tokens[ack.NumDelivered]), int(tokens[ack.NumPending])
         try:
             _, address = subjects.parse_object(msg.subject)
         except (subjects.SubjectError, ValueError):
@@ -41,15 +53,15 @@ class Delivery:
             default_type=default_type,
             default_source="unknown",
             # A bare-JSON publisher sent no id: the stream sequence identifies it uniquely.
-            fallback_id=f"{subjects.INTENTS_STREAM}-{meta.sequence.stream}",
+            fallback_id=f"{subjects.INTENTS_STREAM}-{stream_sequence}",
         )
         return cls(
             msg=msg,
             envelope=envelope,
             address=address,
-            stream_sequence=meta.sequence.stream,
-            num_delivered=meta.num_delivered,
-            num_pending=meta.num_pending,
+            stream_sequence=stream_sequence,
+            num_delivered=delivered,
+            num_pending=pending,
         )
 
     @property

@@ -77,13 +77,13 @@ class Publisher:
         ``result`` (``created``, ``updated``, ``unchanged``, ``deleted``) goes in the
         ``Kurator-Result`` header, for the publisher of ``causation_id`` to report.
         """
-        env = cloudevents.Envelope.new(
+        headers = cloudevents.headers(
             source=self.source,
             type=cloudevents.type_name(address.service, address.kind, "status"),
             subject=address.display(),
             causation_id=causation_id,
         )
-        headers = tracecontext.inject(env.headers())
+        tracecontext.inject(headers)
         if result:
             headers[cloudevents.RESULT_HEADER] = result
         return await self._jsp.publish(subjects.status(address), encode(document), headers=headers)
@@ -102,14 +102,14 @@ class Publisher:
         ce_subject: str | None = None,
         causation_id: str | None = None,
     ) -> jetstream.PubAck:
-        _, ack = await self.publish(
-            subjects.event(service, kind, name),
-            payload,
-            ce_type=cloudevents.type_name(service, kind, name),
-            ce_subject=ce_subject,
+        headers = cloudevents.headers(
+            source=self.source,
+            type=cloudevents.type_name(service, kind, name),
+            subject=ce_subject,
             causation_id=causation_id,
         )
-        return ack
+        tracecontext.inject(headers)
+        return await self._jsp.publish(subjects.event(service, kind, name), encode(payload), headers=headers)
 
     async def rejection(self, rejection: outcomes.Rejection) -> jetstream.PubAck:
         _, ack = await self.publish(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -101,7 +101,19 @@ class DesiredStateStore:
     def _remember(self, key: str, found: Versioned) -> None:
         # Without the document: the memory answers "which revision, which intent, which
         # content hash", which is all the fast path needs.
-        self._known[key] = Versioned(replace(found.record, document={}), found.revision)
+        r = found.record
+        bare = Record(
+            document={},
+            generation=r.generation,
+            intent_seq=r.intent_seq,
+            intent_id=r.intent_id,
+            spec_hash=r.spec_hash,
+            changed_at=r.changed_at,
+            uid=r.uid,
+            created_at=r.created_at,
+            deleted=r.deleted,
+        )
+        self._known[key] = Versioned(bare, found.revision)
         self._known.move_to_end(key)
         if len(self._known) > self._limit:
             self._known.popitem(last=False)
@@ -133,16 +145,17 @@ class DesiredStateStore:
         """
         # A KV write is a publish on $KV.<bucket>.<key> expecting the key's last revision
         # (0: must not exist), sent through the lean publisher (see shared.bus.jetstream).
+        key = address.key
         headers = {jetstream.EXPECTED_LAST_SUBJECT_SEQUENCE: str(revision or 0)}
         try:
-            ack = await self._publisher.publish(self._put_prefix + address.key, record.to_bytes(), headers=headers)
+            ack = await self._publisher.publish(self._put_prefix + key, record.to_bytes(), headers=headers)
         except jetstream.PublishError as exc:
             if exc.code == jetstream.WRONG_LAST_SEQUENCE:
-                self.forget(address)
-                raise RevisionConflict(address.key) from exc
+                self._known.pop(key, None)
+                raise RevisionConflict(key) from exc
             raise
         new_revision = ack.seq
-        self._remember(address.key, Versioned(record, new_revision))
+        self._remember(key, Versioned(record, new_revision))
         return new_revision
 
     async def keys(self, *, kind: str | None = None) -> list[str]:
