@@ -95,8 +95,57 @@ def _is_granular_dict(node: PatchMeta, value: Any) -> bool:
 def to_field_set(value: Any, node: PatchMeta) -> FieldSet:
     """SMD ``TypedValue.ToFieldSet``: leaves, list items, map entries, empty maps and nulls."""
     out = FieldSet()
-    _to_set(value, node, (), out)
+    if not _has_below(value, node):
+        return out  # a leaf or an atomic root: the root itself is never a member
+    try:
+        _fill(value, node, out)
+    except SchemaError:
+        # The fast walk does not track paths; the path-tracking one raises the same error with
+        # the path in its message.
+        out = FieldSet()
+        _to_set(value, node, (), out)
     return out
+
+
+def _has_below(value: Any, node: PatchMeta) -> bool:
+    """Whether ``value``'s field set has paths below it (a granular map or list)."""
+    if isinstance(value, dict):
+        return not node.atomic
+    return _is_granular_list(node, value)
+
+
+def _fill(value: Any, node: PatchMeta, here: FieldSet) -> None:
+    """``_to_set`` for a granular ``value``, building the trie node by node (each insert is
+    O(1), no path tuples) into ``here``, the set of paths relative to ``value``."""
+    members, children = here.members, here.children
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            pe = PathElement.field_name(key)
+            child = node.child(key)
+            if _has_below(sub, child) and sub:
+                below = FieldSet()
+                _fill(sub, child, below)
+                if below.members or below.children:
+                    children[pe] = below
+                if not node.declares(key):
+                    members.add(pe)
+            elif isinstance(sub, list) and _is_granular_list(child, sub):
+                if not node.declares(key):  # an empty granular list: a member only as a map entry
+                    members.add(pe)
+            else:
+                members.add(pe)
+        return
+    item_node = node.item()
+    for i, item in enumerate(value):
+        pe = item_element(node, item, i)
+        members.add(pe)
+        if _has_below(item, item_node) and item:
+            # A repeated item adds to what its first occurrence set, as inserting its paths would.
+            known = children.get(pe)
+            item_set = known if known is not None else FieldSet()
+            _fill(item, item_node, item_set)
+            if item_set.members or item_set.children:
+                children[pe] = item_set
 
 
 def _to_set(value: Any, node: PatchMeta, path: Path, out: FieldSet) -> None:
@@ -256,9 +305,35 @@ def _walk_list(lhs: list[Any], rhs: list[Any], node: PatchMeta, path: Path, leaf
     return out if out else ABSENT
 
 
+def _rebuild(value: Any, node: PatchMeta) -> Any:
+    """What merging ``value`` into nothing gives: granular maps and lists rebuilt, repeated
+    list items dropped (the first occurrence wins), leaves and atomic subtrees shared."""
+    if isinstance(value, dict):
+        if not value or node.atomic:
+            return value
+        return {key: _rebuild(sub, node.child(key)) for key, sub in value.items()}
+    if not value or not _is_granular_list(node, value):
+        return value
+    item_node = node.item()
+    seen: set[PathElement] = set()
+    out: list[Any] = []
+    for i, item in enumerate(value):
+        pe = item_element(node, item, i)
+        if pe not in seen:
+            seen.add(pe)
+            out.append(_rebuild(item, item_node))
+    return out
+
+
 def merge(lhs: Any, rhs: Any, node: PatchMeta) -> Any:
     """SMD ``TypedValue.Merge``: ``rhs`` (the apply configuration) wins at every leaf and
     atomic subtree; maps and granular lists merge; lhs-only list items keep their place."""
+    if isinstance(rhs, dict) and (lhs is ABSENT or (isinstance(lhs, dict) and not lhs)):
+        # Nothing to merge into (an apply that creates): one walk over the configuration.
+        try:
+            return _rebuild(rhs, node)
+        except SchemaError:
+            pass  # the general walk raises it with the path in the message
 
     def keep_rhs(left: Any, right: Any, _path: Path) -> Any:
         return right if right is not ABSENT else left
