@@ -145,3 +145,17 @@ def test_a_keyed_item_without_its_key_names_its_path_either_way() -> None:
         fieldwalk.to_field_set(bad, WIDGETS)
     with pytest.raises(fieldwalk.SchemaError, match=r"^\.spec\.ports: element 0: associative list"):
         fieldwalk.merge({}, bad, WIDGETS)
+
+
+def test_set_algebra_shares_untouched_sub_tries_without_changing_its_operands() -> None:
+    value = CASES[0][1]
+    fields = fieldwalk.to_field_set(value, DEPLOYMENTS)
+    spec = fieldwalk.to_field_set({"spec": value["spec"]}, DEPLOYMENTS)
+    before = fields.to_fields_v1()
+    rest = fields.difference(spec)
+    assert rest.to_fields_v1() == {k: v for k, v in before.items() if k != "f:spec"}
+    both = rest.union(spec)
+    assert both == fields
+    assert fields.intersection(spec) == spec
+    assert fields.to_fields_v1() == before
+    assert spec == fieldwalk.to_field_set({"spec": value["spec"]}, DEPLOYMENTS)

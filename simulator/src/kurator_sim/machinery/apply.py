@@ -113,7 +113,7 @@ def _recursive_difference(fields: FieldSet, ignored: FieldSet) -> FieldSet:
         if pe in ignored.members:
             continue
         below = ignored.children.get(pe)
-        rest = _recursive_difference(child, below) if below is not None else child.copy()
+        rest = _recursive_difference(child, below) if below is not None else child
         if not rest.empty():
             out.children[pe] = rest
     return out

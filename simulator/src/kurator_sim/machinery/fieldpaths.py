@@ -160,7 +160,11 @@ def path_string(path: Path) -> str:
 
 
 class FieldSet:
-    """A set of field paths, stored as a trie (SMD ``fieldpath.Set``)."""
+    """A set of field paths, stored as a trie (SMD ``fieldpath.Set``).
+
+    Build a set (``insert``, ``descend``) before combining it, never after: the results of
+    ``union``/``difference``/``intersection`` share the sub-tries their operands leave intact.
+    """
 
     __slots__ = ("children", "members")
 
@@ -244,7 +248,7 @@ class FieldSet:
             if mine is not None and theirs is not None:
                 merged = mine.union(theirs)
             else:
-                merged = (mine or theirs or FieldSet()).copy()
+                merged = mine if mine is not None else (theirs or FieldSet())
             if not merged.empty():
                 out.children[pe] = merged
         return out
@@ -254,7 +258,7 @@ class FieldSet:
         out.members = self.members - other.members
         for pe, mine in self.children.items():
             theirs = other.children.get(pe)
-            rest = mine.difference(theirs) if theirs is not None else mine.copy()
+            rest = mine.difference(theirs) if theirs is not None else mine
             if not rest.empty():
                 out.children[pe] = rest
         return out
