@@ -28,7 +28,6 @@ its last placement.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -140,10 +139,21 @@ def policy_id(policy: Mapping[str, Any]) -> str:
     return labels_of(policy).get(label) or str(policy["metadata"].get("uid") or "")
 
 
-def _spec_fingerprint(obj: Mapping[str, Any]) -> str:
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
-    body = {k: v for k, v in obj.items() if k not in ("status", "metadata")}
-    return json.dumps({"m": meta, "b": body}, sort_keys=True, default=str)
+def _spec_fingerprint(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """What a template write must change to count: its metadata but the resource version.
+
+    Everything else but the status is covered by ``metadata.generation``, which the store
+    bumps on every change outside ``metadata`` and ``status``. The values are the stored
+    object's own (read only), compared with ``==``.
+    """
+    return {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
+
+
+def _rv(obj: Mapping[str, Any]) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 class ResourceDetector:
@@ -156,7 +166,9 @@ class ResourceDetector:
         self.cpp_rt = self.registry.by_key(CLUSTER_PROPAGATION_POLICIES)
         self._queue: kube_workqueue.WorkQueue[TemplateKey] = kube_workqueue.WorkQueue(self.clock)
         self._watched: set[tuple[str, str]] = set()
-        self._seen: dict[TemplateKey, str] = {}
+        self._seen: dict[TemplateKey, dict[str, Any]] = {}
+        self._observed: dict[TemplateKey, int] = {}
+        """Per template: the resource version its last reconcile read or wrote (older events are old news)."""
         self._index: dict[tuple[str, str, str], dict[tuple[str, str, str], Obj]] = {}
         """Policies by the ``(apiVersion, kind, name or "")`` of their selectors (watch objects, read-only)."""
         self._indexed: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
@@ -166,7 +178,7 @@ class ResourceDetector:
     async def run(self) -> None:
         self._queue = kube_workqueue.WorkQueue(self.clock)
         self._watched = set()
-        self._seen = {}
+        self._seen, self._observed = {}, {}
         self._index, self._indexed = {}, {}
         try:
             async with asyncio.TaskGroup() as tg:
@@ -192,7 +204,10 @@ class ResourceDetector:
             key: TemplateKey = (rt.key, str(meta.get("namespace") or ""), str(meta["name"]))
             if event.type == "DELETED":
                 self._seen.pop(key, None)
+                self._observed.pop(key, None)
                 return
+            if _rv(event.object) <= self._observed.get(key, 0):
+                return  # a reconcile already read this version or a later one (its own claim, say)
             fingerprint = _spec_fingerprint(event.object)
             if self._seen.get(key) == fingerprint:
                 return
@@ -256,7 +271,8 @@ class ResourceDetector:
     def reconcile(self, key: TemplateKey) -> None:
         rt_key, namespace, name = key
         rt = self.registry.by_key(rt_key)
-        template = self.host.find(rt, namespace or None, name)
+        # Read only: the writes below build new objects.
+        template = self.host.peek(rt, namespace or None, name)
         if template is None or template["metadata"].get("deletionTimestamp"):
             return
         if namespace and _SKIPPED_NAMESPACES.match(namespace):
@@ -266,7 +282,13 @@ class ResourceDetector:
             self._release(rt, template)
             return
         template = self._claim(rt, template, policy)
+        self._observe(key, template)
         self._apply(rt, template, policy)
+
+    def _observe(self, key: TemplateKey, template: Obj) -> None:
+        """Note the version of ``key`` this reconcile worked from, so its own write's event is not a new one."""
+        self._observed[key] = max(self._observed.get(key, 0), _rv(template))
+        self._seen[key] = _spec_fingerprint(template)
 
     def choose_policy(self, template: Obj, rt: ResourceType) -> Obj | None:
         labels = labels_of(template)
@@ -297,11 +319,12 @@ class ResourceDetector:
                 chosen = best_cpp
         elif best_pp is not None and best_pp is not current and _preempts(best_pp, current):
             chosen = best_pp
-        return None if chosen is None else clone(dict(chosen))
+        return None if chosen is None else dict(chosen)
 
     def _claim(self, rt: ResourceType, template: Obj, policy: Obj) -> Obj:
-        updated = clone(template)
-        meta = updated["metadata"]
+        """``template`` claimed for ``policy`` (the stored object, read only)."""
+        meta = dict(template["metadata"])
+        updated = {**template, "metadata": meta}
         labels = dict(meta.get("labels") or {})
         annotations = dict(meta.get("annotations") or {})
         for key in (PP_PERMANENT_ID, CPP_PERMANENT_ID):
@@ -315,11 +338,12 @@ class ResourceDetector:
         else:
             labels[CPP_PERMANENT_ID] = policy_id(policy)
             annotations[CPP_NAME] = policy["metadata"]["name"]
-        meta["labels"], meta["annotations"] = labels, annotations
-        if updated == template:
+        if labels == (meta.get("labels") or {}) and annotations == (meta.get("annotations") or {}):
             return template
+        meta["labels"], meta["annotations"] = labels, annotations
         log.info("policy.claimed", template=f"{template['kind']}/{meta['name']}", policy=policy["metadata"]["name"])
-        return self.host.update(rt, meta.get("namespace"), meta["name"], updated)
+        # The store copies ``updated`` (it shares the stored template's values).
+        return self.host.update(rt, meta.get("namespace"), meta["name"], updated, copy_result=False)
 
     def _release(self, rt: ResourceType, template: Obj) -> None:
         """Drop claim metadata whose policy no longer exists (or no longer matches)."""
@@ -378,7 +402,8 @@ class ResourceDetector:
             "blockOwnerDeletion": True,
         }
         finalizer = BINDING_FINALIZER if namespaced else CLUSTER_BINDING_FINALIZER
-        existing = self.host.find(binding_rt, namespace, name)
+        # Read only: an update goes to a copy.
+        existing = self.host.peek(binding_rt, namespace, name)
         if existing is None:
             id_label = RB_PERMANENT_ID if namespaced else CRB_PERMANENT_ID
             body = {
@@ -394,7 +419,8 @@ class ResourceDetector:
                 },
                 "spec": desired,
             }
-            self.host.create(binding_rt, namespace, body)
+            # Everything in ``body`` was built or copied here: the store may keep it as it is.
+            self.host.create(binding_rt, namespace, body, copy_result=False, copy_input=False)
             log.info(
                 "binding.created",
                 binding=f"{namespace}/{name}" if namespace else name,
@@ -422,7 +448,7 @@ class ResourceDetector:
             spec.pop(field, None)
         spec.update(desired)
         if updated != existing:
-            self.host.update(binding_rt, namespace, name, updated)
+            self.host.update(binding_rt, namespace, name, updated, copy_result=False, copy_input=False)
 
 
 def _claim_metadata(policy: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

@@ -7,6 +7,7 @@ Values are those of Karmada v1.16+ (``pkg/apis/policy/v1alpha1/well_known_consta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -105,15 +106,23 @@ def fnv1a32(data: bytes) -> int:
     return h
 
 
+_SAFE_ASCII = {code: _SAFE_ALPHANUMS[code % len(_SAFE_ALPHANUMS)] for code in range(128)}
+"""``safe_encode`` of every ASCII character, for ``str.translate`` (hashes are encoded as digits)."""
+
+
 def safe_encode(text: str) -> str:
     """``k8s.io/apimachinery/pkg/util/rand.SafeEncodeString``."""
+    if text.isascii():
+        return text.translate(_SAFE_ASCII)
     return "".join(_SAFE_ALPHANUMS[ord(ch) % len(_SAFE_ALPHANUMS)] for ch in text)
 
 
+@functools.lru_cache(maxsize=65536)
 def work_name(kind: str, name: str, namespace: str | None) -> str:
     """``names.GenerateWorkName``: ``<name>-<safe-encoded FNV-32a of ns-name-kind>``.
 
     Karmada hashes the spew rendering ``(string)<ns>-<name>-<kind>``; the same text is hashed here.
+    Cached: every controller that follows a binding to its works asks again on every reconcile.
     """
     base = f"{namespace}-{name}-{kind}" if namespace else f"{name}-{kind}"
     digest = fnv1a32(f"(string){base.lower()}".encode())

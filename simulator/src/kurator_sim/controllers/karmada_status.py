@@ -9,7 +9,8 @@ members keep their last reported status. The binding then gets ``status.aggregat
 ``health`` and ``status``) and the ``FullyApplied`` condition (``FullyAppliedSuccess`` "All works
 have been successfully applied" / ``FullyAppliedFailed``), and the resource template in the host
 gets the aggregated status (``AggregateStatus``; Deployments: replica counters summed).
-Triggers: bindings and works in the host, and every propagated object in the members.
+Triggers: bindings (specification changes only) and works in the host (not this controller's own
+manifest status writes), and every propagated object in the members.
 """
 
 from __future__ import annotations
@@ -63,17 +64,22 @@ class BindingStatusController:
         self.binding_rts = {key: self.registry.by_key(key) for key in (RESOURCE_BINDINGS, CLUSTER_RESOURCE_BINDINGS)}
         self._queue: kube_workqueue.WorkQueue[BindingKey] = kube_workqueue.WorkQueue(self.clock)
         self._member_watches: set[tuple[str, str]] = set()
+        self._generations: dict[BindingKey, tuple[Any, Any, Any]] = {}
+        """Per binding: the ``(uid, generation, deletionTimestamp)`` last seen (status writes change nothing here)."""
+        self._own_writes: dict[tuple[str, str], str] = {}
+        """Per ``Work`` (namespace, name): the resource version of this controller's last status write."""
         self._tg: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
         self._queue = kube_workqueue.WorkQueue(self.clock)
         self._member_watches = set()
+        self._generations, self._own_writes = {}, {}
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
                 for key, rt in self.binding_rts.items():
                     tg.create_task(kube_workqueue.watch(self.host, rt, self._on_binding(key)))
-                tg.create_task(kube_workqueue.watch(self.host, self.works_rt, self._on_annotated))
+                tg.create_task(kube_workqueue.watch(self.host, self.works_rt, self._on_work))
                 tg.create_task(
                     kube_workqueue.drain(self._queue, self.reconcile, controller="binding-status-controller")
                 )
@@ -85,14 +91,32 @@ class BindingStatusController:
 
     def _on_binding(self, rt_key: tuple[str, str]) -> Callable[[WatchEvent], None]:
         def on_event(event: WatchEvent) -> None:
-            if event.type == "DELETED":
-                return
             meta = event.object["metadata"]
+            key: BindingKey = (rt_key, str(meta.get("namespace") or ""), str(meta["name"]))
+            if event.type == "DELETED":
+                self._generations.pop(key, None)
+                return
+            # What a reconcile writes follows from the binding's spec, its works and the member
+            # objects, never from the binding's status (which it only merges into): status
+            # writes, the scheduler's and this controller's own, need no reconcile.
+            seen = (meta.get("uid"), meta.get("generation"), meta.get("deletionTimestamp"))
+            if self._generations.get(key) == seen:
+                return
+            self._generations[key] = seen
             resource = (event.object.get("spec") or {}).get("resource") or {}
             self._watch_members(str(resource.get("apiVersion") or ""), str(resource.get("kind") or ""))
-            self._queue.add((rt_key, str(meta.get("namespace") or ""), str(meta["name"])))
+            self._queue.add(key)
 
         return on_event
+
+    def _on_work(self, event: WatchEvent) -> None:
+        meta = event.object["metadata"]
+        work = (str(meta.get("namespace") or ""), str(meta["name"]))
+        if event.type == "DELETED":
+            self._own_writes.pop(work, None)
+        elif self._own_writes.get(work) == meta.get("resourceVersion"):
+            return  # this controller's own manifest status write: the reconcile that made it used it
+        self._on_annotated(event)
 
     def _on_annotated(self, event: WatchEvent) -> None:
         key = _binding_key(annotations_of(event.object))
@@ -149,7 +173,13 @@ class BindingStatusController:
         )
         if status != (binding.get("status") or {}):
             binding = self.host.update(
-                rt, namespace or None, name, {**binding, "status": status}, subresource="status", copy_result=False
+                rt,
+                namespace or None,
+                name,
+                {**binding, "status": status},
+                subresource="status",
+                copy_result=False,
+                copy_input=False,
             )
         self._aggregate_into_template(binding, items)
         if stale:
@@ -165,7 +195,7 @@ class BindingStatusController:
         if rt is None:
             return work, True
         meta = manifest.get("metadata") or {}
-        obj = member.store.find(rt, meta.get("namespace"), str(meta.get("name") or ""))
+        obj = member.store.peek(rt, meta.get("namespace"), str(meta.get("name") or ""))
         applied = kube_conditions.is_true(work, APPLIED)
         if obj is None:
             if applied:  # deleted in the member behind Karmada's back: recreate it
@@ -192,7 +222,9 @@ class BindingStatusController:
             {**work, "status": status},
             subresource="status",
             copy_result=False,
+            copy_input=False,
         )
+        self._own_writes[(str(wmeta["namespace"]), str(wmeta["name"]))] = updated["metadata"]["resourceVersion"]
         return updated, True
 
     def _item(self, work: Mapping[str, Any]) -> Obj:
@@ -225,4 +257,6 @@ class BindingStatusController:
             return
         meta = template["metadata"]
         body = {**template, "status": status}
-        self.host.update(rt, meta.get("namespace"), meta["name"], body, subresource="status", copy_result=False)
+        self.host.update(
+            rt, meta.get("namespace"), meta["name"], body, subresource="status", copy_result=False, copy_input=False
+        )

@@ -1,0 +1,160 @@
+"""Which events the Karmada controllers act on: their own writes and status-only writes are not news."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from kurator_sim import resources, topology
+from kurator_sim.clock import SimClock
+from kurator_sim.controllers import karmada_names, karmada_webhook
+from kurator_sim.controllers.karmada_detector import ResourceDetector, TemplateKey
+from kurator_sim.controllers.karmada_names import RESOURCE_BINDINGS
+from kurator_sim.controllers.karmada_status import BindingStatusController
+from kurator_sim.fleet import Fleet
+from kurator_sim.store.watch import WatchEvent
+from shared.testing.eventually import eventually
+
+DEPLOYMENT_KEY = ("apps", "deployments")
+
+
+def make_fleet() -> Fleet:
+    fleet = Fleet(topology.load(), registry=resources.default_registry(), clock=SimClock(scale=100))
+    karmada_webhook.install(fleet.host)
+    return fleet
+
+
+def rt(fleet: Fleet, key: tuple[str, str]) -> resources.ResourceType:
+    return fleet.host_registry.by_key(key)
+
+
+def deployment(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": name}]}},
+        },
+    }
+
+
+def policy(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy.karmada.io/v1alpha1",
+        "kind": "PropagationPolicy",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name}],
+            "placement": {"clusterAffinity": {"clusterNames": ["cluster-beijing"]}},
+        },
+    }
+
+
+class CountingDetector(ResourceDetector):
+    """Records, per reconcile, whether the template already carried its policy's claim."""
+
+    def __init__(self, *, fleet: Fleet) -> None:
+        super().__init__(fleet=fleet)
+        self.claimed_reconciles = 0
+
+    def reconcile(self, key: TemplateKey) -> None:
+        template = self.host.peek(self.registry.by_key(key[0]), key[1] or None, key[2])
+        if template is not None and karmada_names.PP_PERMANENT_ID in (template["metadata"].get("labels") or {}):
+            self.claimed_reconciles += 1
+        super().reconcile(key)
+
+
+@asynccontextmanager
+async def running(controller: Any) -> AsyncIterator[None]:
+    task = asyncio.create_task(controller.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        results = await asyncio.gather(task, return_exceptions=True)
+        assert not [r for r in results if isinstance(r, Exception)]
+
+
+async def test_the_detector_does_not_reconcile_its_own_claim_nor_status_writes_but_label_changes() -> None:
+    fleet = make_fleet()
+    detector = CountingDetector(fleet=fleet)
+    deployments = rt(fleet, DEPLOYMENT_KEY)
+    async with running(detector):
+        fleet.host.create(rt(fleet, karmada_names.PROPAGATION_POLICIES), "default", policy("web"))
+        fleet.host.create(deployments, "default", deployment("web"))
+
+        async def bound() -> dict[str, Any]:
+            binding = fleet.host.find(rt(fleet, RESOURCE_BINDINGS), "default", "web-deployment")
+            assert binding is not None
+            return binding
+
+        await eventually(bound, timeout_seconds=5)
+        await asyncio.sleep(0.05)
+        assert detector.claimed_reconciles == 0
+
+        template = fleet.host.get(deployments, "default", "web")
+        fleet.host.update(deployments, "default", "web", {**template, "status": {"replicas": 1}}, subresource="status")
+        await asyncio.sleep(0.05)
+        assert detector.claimed_reconciles == 0
+
+        template = fleet.host.get(deployments, "default", "web")
+        template["metadata"]["labels"]["tier"] = "frontend"
+        fleet.host.update(deployments, "default", "web", template)
+
+        async def reconciled() -> bool:
+            assert detector.claimed_reconciles == 1
+            return True
+
+        await eventually(reconciled, timeout_seconds=5)
+
+
+def event(type_: str, obj: dict[str, Any]) -> WatchEvent:
+    return WatchEvent(type_, obj, int(obj["metadata"]["resourceVersion"]))  # type: ignore[arg-type]
+
+
+async def test_the_status_controller_skips_binding_status_writes_and_its_own_work_status_writes() -> None:
+    controller = BindingStatusController(fleet=make_fleet())
+    key = (RESOURCE_BINDINGS, "default", "web-deployment")
+    binding: dict[str, Any] = {
+        "metadata": {"name": "web-deployment", "namespace": "default", "uid": "u", "generation": 1},
+        "spec": {},
+    }
+    on_binding = controller._on_binding(RESOURCE_BINDINGS)
+    on_binding(event("ADDED", {**binding, "metadata": {**binding["metadata"], "resourceVersion": "5"}}))
+    assert (await controller._queue.get()) == key
+    on_binding(event("MODIFIED", {**binding, "metadata": {**binding["metadata"], "resourceVersion": "6"}}))
+    assert len(controller._queue) == 0
+    on_binding(
+        event("MODIFIED", {**binding, "metadata": {**binding["metadata"], "resourceVersion": "7", "generation": 2}})
+    )
+    assert (await controller._queue.get()) == key
+
+    work = {
+        "metadata": {
+            "name": "web-x",
+            "namespace": "karmada-es-cluster-beijing",
+            "resourceVersion": "8",
+            "annotations": {karmada_names.RB_NAME: "web-deployment", karmada_names.RB_NAMESPACE: "default"},
+        }
+    }
+    controller._own_writes[("karmada-es-cluster-beijing", "web-x")] = "8"
+    controller._on_work(event("MODIFIED", work))
+    assert len(controller._queue) == 0
+    controller._on_work(event("MODIFIED", {**work, "metadata": {**work["metadata"], "resourceVersion": "9"}}))
+    assert (await controller._queue.get()) == key
+
+
+def test_work_names_are_cached_and_safe_encoding_keeps_the_apimachinery_alphabet() -> None:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    for text in ("0123456789", "héllo wörld", "(string)default-web-Deployment"):
+        assert karmada_names.safe_encode(text) == "".join(alphabet[ord(ch) % len(alphabet)] for ch in text)
+    karmada_names.work_name.cache_clear()
+    first = karmada_names.work_name("Deployment", "web", "default")
+    assert karmada_names.work_name("Deployment", "web", "default") == first
+    assert karmada_names.work_name.cache_info().hits == 1
+    assert first.startswith("web-")
