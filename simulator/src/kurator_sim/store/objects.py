@@ -102,7 +102,12 @@ class ObjectStore:
         return self._rv
 
     def _bucket(self, rt: ResourceType) -> dict[tuple[str, str], Obj]:
-        return self._objects.setdefault(rt.key, {})
+        # get before setdefault: no throw-away dict on every read of an existing bucket.
+        key = rt.key
+        bucket = self._objects.get(key)
+        if bucket is None:
+            bucket = self._objects[key] = {}
+        return bucket
 
     @staticmethod
     def _ns(rt: ResourceType, namespace: str | None) -> str:
@@ -151,9 +156,10 @@ class ObjectStore:
     def _record(
         self, rt: ResourceType, ns: str, kind: Literal["ADDED", "MODIFIED", "DELETED"], old: Obj | None, new: Obj
     ) -> None:
-        change = Change(int(new["metadata"]["resourceVersion"]), rt.key, ns or None, kind, old, new)
+        key = rt.key
+        change = Change(int(new["metadata"]["resourceVersion"]), key, ns or None, kind, old, new)
         self._history.append(change)
-        subs = self._subs.get(rt.key)
+        subs = self._subs.get(key)
         if subs:
             for sub in list(subs):
                 sub.offer(change)
@@ -182,19 +188,18 @@ class ObjectStore:
         return self._as_version(rt, obj)
 
     def find(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
-        try:
-            return self.get(rt, namespace, name)
-        except errors.ApiError:
-            return None
+        """A copy of the object, or ``None``."""
+        obj = self._bucket(rt).get(((namespace or "") if rt.namespaced else "", name))
+        return None if obj is None else self._as_version(rt, obj)
 
     def view(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
         """The stored object as ``rt``'s version, not a copy (callers must not mutate it), or ``None``."""
-        obj = self._bucket(rt).get((self._ns(rt, namespace), name))
+        obj = self._bucket(rt).get(((namespace or "") if rt.namespaced else "", name))
         return None if obj is None else self._view(rt, obj)
 
     def peek(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
         """The stored object itself, not a copy, or ``None`` (controllers must not mutate it)."""
-        return self._bucket(rt).get((self._ns(rt, namespace), name))
+        return self._bucket(rt).get(((namespace or "") if rt.namespaced else "", name))
 
     def iter_raw(self, rt: ResourceType, namespace: str | None = None) -> Iterator[Obj]:
         """Stored objects without copying (controllers must not mutate them)."""

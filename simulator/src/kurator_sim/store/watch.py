@@ -19,14 +19,16 @@ from kurator_sim.store.selectors import Matcher
 EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and one of these
+# is made per write and subscription. Nobody changes them all the same.
+@dataclass(slots=True)
 class WatchEvent:
     type: EventType
     object: dict[str, Any]
     resource_version: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Change:
     """One write, as the store records it in its history."""
 
@@ -69,6 +71,13 @@ class Subscription:
         if self.closed or change.key != self.key:
             return
         if self.namespace is not None and change.namespace != self.namespace:
+            return
+        if self.matcher is None:
+            # No selector (every controller's watch): no transitions to work out.
+            if change.type != "MODIFIED" or change.old is not None:
+                self._put(WatchEvent(change.type, change.new, change.resource_version))
+            else:
+                self._put(WatchEvent("ADDED", change.new, change.resource_version))
             return
         new_ok = self._matches(change.new)
         if change.type == "DELETED":
