@@ -1,0 +1,151 @@
+"""The transport's own HTTP/1.1 connections: framing, keep-alive, closed idle connections, fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+import pytest
+from kubernetes_asyncio import client
+
+from shared.k8s import transport
+
+LIMITS = aiohttp.ClientTimeout(total=5)
+
+
+@dataclass
+class Server:
+    """Answers each request with the next canned answer; records what it received."""
+
+    answers: list[bytes]
+    close_after: set[int] = field(default_factory=set)
+    """Answer numbers after which the server closes the connection."""
+    requests: list[bytes] = field(default_factory=list)
+    connections: int = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lengths = [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+                length = int(lengths[0].split(b":")[1]) if lengths else 0
+                self.requests.append(head + await reader.readexactly(length))
+                number = len(self.requests) - 1
+                writer.write(self.answers[number])
+                await writer.drain()
+                if number in self.close_after:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def serving() -> AsyncIterator[Callable[[Server], asyncio.Future[client.ApiClient]]]:
+    servers: list[asyncio.Server] = []
+    apis: list[client.ApiClient] = []
+
+    async def start(server: Server) -> client.ApiClient:
+        listening = await asyncio.start_server(server.serve, "127.0.0.1", 0)
+        servers.append(listening)
+        port = listening.sockets[0].getsockname()[1]
+        configuration = client.Configuration(host=f"http://127.0.0.1:{port}/prefix")
+        api = client.ApiClient(configuration=configuration)
+        apis.append(api)
+        return api
+
+    yield start  # type: ignore[misc]
+    for api in apis:
+        await api.close()
+    for listening in servers:
+        listening.close()
+        await listening.wait_closed()
+
+
+def ok(body: bytes, *extra: str) -> bytes:
+    head = ["HTTP/1.1 200 OK", f"Content-Length: {len(body)}", "Content-Type: application/json", *extra]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def get(api: client.ApiClient, path: str = "/api/v1/namespaces") -> transport.Answer:
+    return await transport.for_api(api).request(
+        "GET", path, query=[("limit", "1")], headers={"Accept": "application/json"}, limits=LIMITS
+    )
+
+
+async def test_keep_alive_reuses_one_connection(serving: Callable[[Server], asyncio.Future[client.ApiClient]]) -> None:
+    server = Server([ok(b'{"a": 1}'), ok(b'{"a": 2}', "X-Thing: yes")])
+    api = await serving(server)
+    first, second = await get(api), await get(api)
+    assert (first.status, first.body) == (200, b'{"a": 1}')
+    assert second.headers["x-thing"] == "yes"
+    assert server.connections == 1
+    request_line, *lines = server.requests[0].split(b"\r\n")
+    assert request_line == b"GET /prefix/api/v1/namespaces?limit=1 HTTP/1.1"
+    assert b"Accept: application/json" in lines
+    assert any(line.startswith(b"Host: 127.0.0.1:") for line in lines)
+
+
+async def test_chunked_gzip_and_error_answers(serving: Callable[[Server], asyncio.Future[client.ApiClient]]) -> None:
+    packed = gzip.compress(b'{"kind": "Status"}')
+    chunked = (
+        b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
+        + f"{len(packed[:5]):x}\r\n".encode()
+        + packed[:5]
+        + b"\r\n"
+        + f"{len(packed[5:]):x};ext=1\r\n".encode()
+        + packed[5:]
+        + b"\r\n0\r\n\r\n"
+    )
+    server = Server([chunked, ok(b"{}")])
+    api = await serving(server)
+    answer = await get(api)
+    assert (answer.status, answer.reason, answer.body) == (404, "Not Found", b'{"kind": "Status"}')
+    assert (await get(api)).body == b"{}"
+    assert server.connections == 1
+
+
+async def test_a_closed_connection_is_replaced(serving: Callable[[Server], asyncio.Future[client.ApiClient]]) -> None:
+    """``Connection: close`` and a server that drops an idle connection both lead to a new one."""
+    server = Server(
+        [ok(b"1", "Connection: close"), ok(b"2"), ok(b"3"), b"HTTP/1.0 200 OK\r\n\r\nuntil-close"],
+        close_after={1, 3},
+    )
+    api = await serving(server)
+    assert (await get(api)).body == b"1"
+    assert (await get(api)).body == b"2"
+    await asyncio.sleep(0.05)  # the server has closed the idle connection by now
+    assert (await get(api)).body == b"3"
+    assert (await get(api)).body == b"until-close"
+    assert server.connections == 3
+    assert len(server.requests) == 4
+
+
+async def test_unreachable_is_a_client_error(serving: Callable[[Server], asyncio.Future[client.ApiClient]]) -> None:
+    api = client.ApiClient(configuration=client.Configuration(host="http://127.0.0.1:9"))
+    try:
+        with pytest.raises(aiohttp.ClientError):
+            await get(api)
+    finally:
+        await api.close()
+
+
+async def test_a_proxy_goes_through_aiohttp(serving: Callable[[Server], asyncio.Future[client.ApiClient]]) -> None:
+    """A configured proxy is aiohttp's business: the request goes to the proxy, not the host."""
+    proxy = Server([ok(b"via proxy")])
+    proxied = await serving(proxy)
+    port = proxied.configuration.host.split(":")[2].split("/")[0]
+    configuration = client.Configuration(host="http://example.invalid")
+    configuration.proxy = f"http://127.0.0.1:{port}"
+    api = client.ApiClient(configuration=configuration)
+    try:
+        answer = await get(api)
+    finally:
+        await api.close()
+    assert answer.body == b"via proxy"
+    assert proxy.requests[0].startswith(b"GET http://example.invalid/api/v1/namespaces?limit=1 HTTP/1.1")
