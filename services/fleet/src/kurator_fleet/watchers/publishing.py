@@ -16,14 +16,17 @@ through several states in quick succession (created, scheduled, applied, status 
 and one message with the latest of them is what a reader needs, not one per step.
 
 Under load those steps come seconds apart (every controller has a backlog), so the window
-alone merges few of them. While the writer is busy (a window released more objects than it
-has publishers), a change that moves no milestone (:attr:`~kurator_fleet.observed.Observation.milestone`:
-a phase, an assignment; not a counter or a condition within the same phase) and a transient
-state (a binding the scheduler has not looked at yet) are held back, up to ``settle`` after
-they were first held, so that the next step usually goes out in the same message. A milestone
-is never held, a status another publisher wrote since this writer's last one is repaired at
-once, and as soon as a window shows the writer quiet again everything held goes out: held
-back is only ever "later, with more news", never "not at all".
+alone merges few of them. While the writer is busy (its recent windows average more objects
+than it has publishers), a change that moves no milestone
+(:attr:`~kurator_fleet.observed.Observation.milestone`: a phase, an assignment; not a counter
+or a condition within the same phase) and a transient state (a binding the scheduler has not
+looked at yet) are held back, up to ``settle`` after they were first held, so that the next
+step usually goes out in the same message. A milestone is never held, a status another
+publisher wrote since this writer's last one is repaired at once, and as soon as the writer
+is quiet (the average falls under a quarter of that, or two windows pass without a request)
+everything held goes out: held back is only ever "later, with more news", never "not at all".
+With ``settle`` 0 or no window, nothing is held.
+
 Objects no intent created get a final ``Deleted`` status when they vanish, purged from the
 last-value cache after a linger, as the processor does for deleted intents. Objects whose
 processor status says ``Deleted`` are left alone: the processor is removing them.
@@ -32,6 +35,7 @@ processor status says ``Deleted`` are left alone: the processor is removing them
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import Hashable, Mapping
 from datetime import timedelta
@@ -85,7 +89,11 @@ class StatusWriter:
         self._shown: dict[subjects.ObjectAddress, tuple[Hashable, int]] = {}
         """Per object: the milestone of this writer's last message, and its sequence."""
         self._held_since: dict[subjects.ObjectAddress, float] = {}
-        self._held: dict[subjects.ObjectAddress, asyncio.TimerHandle] = {}
+        """Objects whose change is held back, with when it was first held."""
+        self._parked: set[subjects.ObjectAddress] = set()
+        """Those of them no worker or window has: they wait for the writer to let them go."""
+        self._expiry: collections.deque[tuple[float, subjects.ObjectAddress]] = collections.deque()
+        """``_held_since`` in time order: the windows let go what has waited ``settle``, no timer each."""
         self._busy: set[subjects.ObjectAddress] = set()
         self._again: set[subjects.ObjectAddress] = set()
         self._events: asyncio.Queue[tuple[str, str, dict[str, Any], str | None]] = asyncio.Queue()
@@ -114,7 +122,8 @@ class StatusWriter:
         waiting, self._waiting = self._waiting, []
         # Averaged, so one lighter window in a burst does not count as quiet.
         self._load += _LOAD_WEIGHT * (len(waiting) - self._load)
-        self._loaded = self._load > self._workers
+        # Hysteresis: busy above one object per publisher, quiet again only well below that.
+        self._loaded = self._load > (self._workers / 4 if self._loaded else self._workers)
         for address in waiting:
             self._queue.put_nowait(address)
         if self._quiet_check is not None:
@@ -122,51 +131,58 @@ class StatusWriter:
             self._quiet_check = None
         if not self._loaded:
             self._let_go()
-        elif self._settle > 0:
-            # No request in the next two windows is quiet too: then nothing waits for a timer.
+            return
+        now = asyncio.get_running_loop().time()
+        while self._expiry and self._expiry[0][0] + self._settle <= now:
+            since, address = self._expiry.popleft()
+            if address in self._parked and self._held_since.get(address) == since:
+                self._unpark(address)
+        if self._parked:
+            # Two windows without a request are quiet too: nothing parked waits for more then.
             self._quiet_check = asyncio.get_running_loop().call_later(2 * self._coalesce, self._quiet)
 
     def _quiet(self) -> None:
         self._quiet_check = None
+        if self._release is not None:
+            return  # a request came after all: its window re-arms this check
         self._load = 0.0
         self._loaded = False
         self._let_go()
 
     def _let_go(self) -> None:
         """The writer is quiet: what is held back goes out now (it has waited a window already)."""
-        for address, timer in list(self._held.items()):
-            timer.cancel()
-            del self._held[address]
-            if address not in self._queued:
-                self._queued.add(address)
-                self._queue.put_nowait(address)
+        for address in list(self._parked):
+            self._unpark(address)
+        self._expiry.clear()
+        self._held_since.clear()
+
+    def _unpark(self, address: subjects.ObjectAddress) -> None:
+        self._parked.discard(address)
+        if address not in self._queued:
+            self._queued.add(address)
+            self._queue.put_nowait(address)
 
     def _hold(self, address: subjects.ObjectAddress, observation: observed.Observation, entry: Entry | None) -> bool:
-        """Whether to hold this change back for now (see the module docstring); arms the timer."""
+        """Whether to hold this change back for now (see the module docstring): then it is parked."""
         if not self._loaded or self._settle <= 0 or observation.milestone is None:
             return False
         if not observation.transient:
             shown = self._shown.get(address)
             if shown is None or entry is None or shown != (observation.milestone, entry.latest_seq):
                 return False
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        since = self._held_since.setdefault(address, now)
-        if now - since >= self._settle:
+        now = asyncio.get_running_loop().time()
+        since = self._held_since.get(address)
+        if since is None:
+            since = self._held_since[address] = now
+            self._expiry.append((now, address))
+        elif now - since >= self._settle:
             return False
-        if address not in self._held:
-            self._held[address] = loop.call_later(since + self._settle - now, self._held_over, address)
+        self._parked.add(address)
         return True
-
-    def _held_over(self, address: subjects.ObjectAddress) -> None:
-        self._held.pop(address, None)
-        self.request(address)
 
     def _unhold(self, address: subjects.ObjectAddress) -> None:
         self._held_since.pop(address, None)
-        timer = self._held.pop(address, None)
-        if timer is not None:
-            timer.cancel()
+        self._parked.discard(address)
 
     def emit(self, kind: str, name: str, payload: dict[str, Any], *, ce_subject: str | None = None) -> None:
         """Publish ``kurator.event.fleet.<kind>.<name>`` (in the order emitted)."""
@@ -228,9 +244,6 @@ class StatusWriter:
             if self._release is not None:
                 self._release.cancel()
                 self._release = None
-            for timer in self._held.values():
-                timer.cancel()
-            self._held.clear()
             if self._quiet_check is not None:
                 self._quiet_check.cancel()
                 self._quiet_check = None
