@@ -9,7 +9,8 @@ from typing import Any
 
 from kurator_sim import resources, topology
 from kurator_sim.clock import SimClock
-from kurator_sim.controllers import karmada_names, karmada_webhook
+from kurator_sim.controllers import karmada_interpreter, karmada_names, karmada_webhook
+from kurator_sim.controllers.karmada_binding import BindingController
 from kurator_sim.controllers.karmada_detector import ResourceDetector, TemplateKey
 from kurator_sim.controllers.karmada_names import RESOURCE_BINDINGS
 from kurator_sim.controllers.karmada_status import BindingStatusController
@@ -158,3 +159,40 @@ def test_work_names_are_cached_and_safe_encoding_keeps_the_apimachinery_alphabet
     assert karmada_names.work_name("Deployment", "web", "default") == first
     assert karmada_names.work_name.cache_info().hits == 1
     assert first.startswith("web-")
+
+
+async def test_the_binding_controller_takes_events_of_what_it_already_reconciled_as_old_news() -> None:
+    fleet = make_fleet()
+    controller = BindingController(fleet=fleet)
+    bindings = rt(fleet, RESOURCE_BINDINGS)
+    body = {
+        "apiVersion": "work.karmada.io/v1alpha2",
+        "kind": "ResourceBinding",
+        "metadata": {"name": "web-deployment", "namespace": "default"},
+        "spec": {"resource": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "default", "name": "web"}},
+    }
+    created = fleet.host.create(bindings, "default", body)
+    scheduled = fleet.host.get(bindings, "default", "web-deployment")
+    scheduled["spec"]["clusters"] = [{"name": "cluster-beijing"}]
+    scheduled = fleet.host.update(bindings, "default", "web-deployment", scheduled)
+    key = (RESOURCE_BINDINGS, "default", "web-deployment")
+    on_binding = controller._on_binding(RESOURCE_BINDINGS)
+    on_binding(event("ADDED", created))
+    assert (await controller._queue.get()) == key
+    controller.reconcile(key)  # reads the scheduled version before its event comes
+    on_binding(event("MODIFIED", scheduled))
+    assert len(controller._queue) == 0
+    scheduled["spec"]["clusters"] = [{"name": "cluster-shanghai"}]
+    on_binding(event("MODIFIED", fleet.host.update(bindings, "default", "web-deployment", scheduled)))
+    assert (await controller._queue.get()) == key
+
+
+def test_resource_requests_are_parsed_once_per_pod_spec_and_handed_out_as_new_dicts() -> None:
+    pod_spec = {"containers": [{"name": "c", "resources": {"requests": {"cpu": "250m", "memory": "64Mi"}}}]}
+    template = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": pod_spec}}}
+    _, first = karmada_interpreter.get_replicas(template)
+    _, second = karmada_interpreter.get_replicas(template)
+    assert first is not None
+    assert second is not None
+    assert first == second == {"resourceRequest": {"cpu": "250m", "memory": "64Mi"}}
+    assert first["resourceRequest"] is not second["resourceRequest"]

@@ -116,3 +116,19 @@ def test_demands_followed_through_the_history_match_a_full_read(history: int) ->
                 store.update(rt, "default", name, current, subresource="status")
         if rng.random() < 0.5:
             assert _summary(kube_capacity.read_demands(store, cache)) == _summary(kube_capacity.read_demands(store))
+
+
+def test_workloads_with_the_same_pod_spec_share_one_parse_but_keep_their_names() -> None:
+    pod_spec = {"containers": [{"name": "c", "resources": {"requests": {"cpu": "250m", "memory": "64Mi"}}}]}
+    made = [
+        kube_capacity._pod_demand("Deployment", {"metadata": {"name": n, "namespace": "default"}}, pod_spec, 2)
+        for n in ("a", "b")
+    ]
+    fresh = kube_capacity.Demand(
+        key=("Deployment", "default", "a"), count=2, shape=PodShape.from_template("a", "", pod_spec), order=("", "", "")
+    )
+    assert [d.shape.name for d in made] == ["a", "b"]
+    assert made[0].per_pod is made[1].per_pod
+    assert made[0].per_pod == fresh.per_pod == {"cpu": 250, "memory": 64 * 2**20 * 1000, "pods": 1000}
+    assert made[0].claim == fresh.claim
+    assert made[0].shape == fresh.shape

@@ -72,6 +72,12 @@ def binding_annotation(binding: Mapping[str, Any]) -> tuple[str, str]:
     return (RB_NAME, meta["name"]) if meta.get("namespace") else (CRB_NAME, meta["name"])
 
 
+def _seen_of(binding: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What of a binding its reconcile acts on (not its status)."""
+    meta = binding["metadata"]
+    return (meta.get("generation"), meta.get("deletionTimestamp"), tuple(meta.get("finalizers") or ()))
+
+
 def work_of(binding: Mapping[str, Any]) -> str:
     resource = (binding.get("spec") or {}).get("resource") or {}
     return work_name(str(resource.get("kind") or ""), str(resource.get("name") or ""), resource.get("namespace"))
@@ -110,7 +116,7 @@ class BindingController:
             if event.type == "DELETED":
                 self._seen.pop(key, None)
                 return
-            seen = (meta.get("generation"), meta.get("deletionTimestamp"), tuple(meta.get("finalizers") or ()))
+            seen = _seen_of(event.object)
             if self._seen.get(key) != seen:
                 self._seen[key] = seen
                 self._queue.add(key)
@@ -132,9 +138,13 @@ class BindingController:
 
     def reconcile(self, key: BindingKey) -> None:
         rt_key, namespace, name = key
-        binding = self.host.find(self.binding_rts[rt_key], namespace or None, name)
+        # Read only: writes go to copies.
+        binding = self.host.peek(self.binding_rts[rt_key], namespace or None, name)
         if binding is None:
             return
+        # This reconcile acts on the binding as it is now: the event of a write it has not been
+        # told about yet (the scheduler's, say) is old news when it comes.
+        self._seen[key] = _seen_of(binding)
         if binding["metadata"].get("deletionTimestamp"):
             self._finalize(key, binding)
             return
@@ -210,14 +220,21 @@ class BindingController:
                 "metadata": {"name": wname, "namespace": namespace, "labels": labels, "annotations": annotations},
                 "spec": spec,
             }
-            return self.host.create(self.works_rt, namespace, body, copy_result=False)
-        updated = clone(existing)
-        updated["metadata"]["labels"] = {**(existing["metadata"].get("labels") or {}), **labels}
-        updated["metadata"]["annotations"] = {**(existing["metadata"].get("annotations") or {}), **annotations}
-        updated["spec"] = {**(existing.get("spec") or {}), **spec}
+            return self.host.create(self.works_rt, namespace, body, copy_result=False, copy_input=False)
+        emeta = existing["metadata"]
+        updated = {
+            **existing,
+            "metadata": {
+                **emeta,
+                "labels": {**(emeta.get("labels") or {}), **labels},
+                "annotations": {**(emeta.get("annotations") or {}), **annotations},
+            },
+            "spec": {**(existing.get("spec") or {}), **spec},
+        }
         if updated == existing:
             return existing
-        return self.host.update(self.works_rt, namespace, wname, updated, copy_result=False)
+        # ``updated`` shares the stored Work's values and holds the new manifest: nothing in it changes later.
+        return self.host.update(self.works_rt, namespace, wname, updated, copy_result=False, copy_input=False)
 
     def _execute(self, work: Obj, cluster: Mapping[str, Any], conflict_resolution: str) -> bool:
         name = cluster["metadata"]["name"]
@@ -243,6 +260,7 @@ class BindingController:
                 {**work, "status": status},
                 subresource="status",
                 copy_result=False,
+                copy_input=False,
             )
             if failure is not None:
                 log.info("work.apply_failed", work=f"{meta['namespace']}/{meta['name']}", error=failure)

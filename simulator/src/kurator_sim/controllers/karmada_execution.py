@@ -109,10 +109,10 @@ def apply(store: ObjectStore, manifest: Mapping[str, Any], *, cluster: str, conf
             ns_rt = store.registry.by_key(NAMESPACES)
             if store.peek(ns_rt, None, str(namespace)) is None:
                 store.create(ns_rt, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-        # Read only: the store copies ``desired``, status included.
+        # Read only, as is ``manifest`` (a stored Work's): the member object shares their values.
         existing = store.peek(rt, namespace, name)
         if existing is None:
-            store.create(rt, namespace, dict(manifest), copy_result=False)
+            store.create(rt, namespace, dict(manifest), copy_result=False, copy_input=False)
             return None
         managed = (existing["metadata"].get("labels") or {}).get(MANAGED_BY_KARMADA) == "true"
         if not managed and conflict_resolution != "Overwrite":
@@ -121,11 +121,10 @@ def apply(store: ObjectStore, manifest: Mapping[str, Any], *, cluster: str, conf
                 f"{cluster} and the ConflictResolution is {conflict_resolution or 'Abort'}, "
                 "Karmada will not manage this resource"
             )
-        desired = clone(dict(manifest))
-        desired["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+        desired = {**manifest, "metadata": {**meta, "resourceVersion": existing["metadata"]["resourceVersion"]}}
         if not rt.status_subresource and "status" in existing:
             desired["status"] = existing["status"]
-        store.update(rt, namespace, name, desired, copy_result=False)
+        store.update(rt, namespace, name, desired, copy_result=False, copy_input=False)
     except errors.ApiError as exc:
         return exc.message
     return None

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from kurator_sim.controllers import kube_quantity as q
 from kurator_sim.controllers.karmada_names import TEMPLATE_GENERATION, annotations_of
 from kurator_sim.store.objects import clone
@@ -60,10 +62,29 @@ def get_replicas(template: Mapping[str, Any]) -> tuple[int, Obj | None]:
         node_claim["hardNodeAffinity"] = clone(affinity)
     if node_claim:
         requirements["nodeClaim"] = node_claim
-    request = q.pod_requests(pod_spec)
+    request = _resource_request(pod_spec)
     if request:
-        requirements["resourceRequest"] = q.format_list(request)
+        requirements["resourceRequest"] = request
     return replicas, (requirements or None)
+
+
+_REQUESTS: dict[bytes, dict[str, str]] = {}
+"""``resourceRequest`` per distinct pod spec (its canonical JSON): templates often share one."""
+_REQUESTS_MAX = 4096
+
+
+def _resource_request(pod_spec: Mapping[str, Any]) -> dict[str, str]:
+    """The printed effective requests of one pod of ``pod_spec`` (a new dict)."""
+    try:
+        key = orjson.dumps(pod_spec, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return q.format_list(q.pod_requests(pod_spec))
+    found = _REQUESTS.get(key)
+    if found is None:
+        if len(_REQUESTS) >= _REQUESTS_MAX:
+            _REQUESTS.clear()
+        found = _REQUESTS[key] = q.format_list(q.pod_requests(pod_spec))
+    return dict(found)
 
 
 def revise_replicas(manifest: Obj, replicas: int) -> Obj:

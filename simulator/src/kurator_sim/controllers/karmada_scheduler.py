@@ -38,7 +38,6 @@ from kurator_sim.controllers.karmada_names import (
     annotations_of,
 )
 from kurator_sim.fleet import Fleet
-from kurator_sim.store.objects import clone
 from kurator_sim.store.watch import WatchEvent
 from shared import placement
 from shared.placement import strategy
@@ -149,7 +148,8 @@ class KarmadaScheduler:
     def reconcile(self, key: BindingKey) -> None:
         rt_key, namespace, name = key
         rt = self.binding_rts[rt_key]
-        binding = self.host.find(rt, namespace or None, name)
+        # Read only: writes go to copies.
+        binding = self.host.peek(rt, namespace or None, name)
         if binding is None or binding["metadata"].get("deletionTimestamp"):
             return
         spec = binding.get("spec") or {}
@@ -159,7 +159,15 @@ class KarmadaScheduler:
             status = dict(binding.get("status") or {})
             if status.get("schedulerObservedGeneration") != binding["metadata"]["generation"]:
                 status["schedulerObservedGeneration"] = binding["metadata"]["generation"]
-                self.host.update(rt, namespace or None, name, {**binding, "status": status}, subresource="status")
+                self.host.update(
+                    rt,
+                    namespace or None,
+                    name,
+                    {**binding, "status": status},
+                    subresource="status",
+                    copy_result=False,
+                    copy_input=False,
+                )
             return
         self._schedule(key, binding)
 
@@ -215,15 +223,18 @@ class KarmadaScheduler:
         except placement.NoFit as exc:
             error = exc
         if result is not None or (error is not None and error.reason == placement.NO_CLUSTER_FIT):
-            updated = clone(binding)
-            updated["metadata"].setdefault("annotations", {})[APPLIED_PLACEMENT] = placement_fingerprint(placement_spec)
+            # New top level, metadata, annotations and spec over the stored binding's other values.
+            meta = binding["metadata"]
+            annotations = {**(meta.get("annotations") or {}), APPLIED_PLACEMENT: placement_fingerprint(placement_spec)}
+            new_spec = dict(spec)
+            updated = {**binding, "metadata": {**meta, "annotations": annotations}, "spec": new_spec}
             new_clusters = [dict(c) for c in result.clusters] if result is not None else []
             if new_clusters:
-                updated["spec"]["clusters"] = new_clusters
+                new_spec["clusters"] = new_clusters
             else:
-                updated["spec"].pop("clusters", None)
+                new_spec.pop("clusters", None)
             if updated != binding:
-                binding = self.host.update(rt, namespace or None, name, updated)
+                binding = self.host.update(rt, namespace or None, name, updated, copy_result=False, copy_input=False)
                 log.info(
                     "binding.scheduled",
                     binding=f"{namespace}/{name}" if namespace else name,
@@ -243,7 +254,15 @@ class KarmadaScheduler:
             log.info("binding.unschedulable", binding=f"{namespace}/{name}", reason=error.reason, message=error.message)
         new_status["conditions"] = kube_conditions.set_condition(new_status.get("conditions"), condition, stamp)
         if new_status != (binding.get("status") or {}):
-            self.host.update(rt, namespace or None, name, {**binding, "status": new_status}, subresource="status")
+            self.host.update(
+                rt,
+                namespace or None,
+                name,
+                {**binding, "status": new_status},
+                subresource="status",
+                copy_result=False,
+                copy_input=False,
+            )
         if error is not None and error.reason != placement.NO_CLUSTER_FIT:
             delay = self._backoff.get(key, RETRY_INITIAL_SECONDS)
             self._backoff[key] = min(delay * 2, RETRY_MAX_SECONDS)

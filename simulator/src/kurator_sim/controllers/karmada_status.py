@@ -142,6 +142,9 @@ class BindingStatusController:
         binding = self.host.peek(rt, namespace or None, name)
         if binding is None:
             return
+        bmeta = binding["metadata"]
+        # Worked from here on: a spec write's event that comes later is old news.
+        self._generations[key] = (bmeta.get("uid"), bmeta.get("generation"), bmeta.get("deletionTimestamp"))
         wname = work_of(binding)
         spec = binding.get("spec") or {}
         items: list[Obj] = []

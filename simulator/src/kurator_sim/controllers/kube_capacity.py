@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from kurator_sim.controllers import kube_conditions, kube_quantity
 from kurator_sim.controllers.kube_quantity import ResourceList
 from kurator_sim.store.objects import ObjectStore
@@ -52,11 +54,14 @@ class Demand:
     order: tuple[str, str, str]
     node_name: str | None = None
     per_pod: dict[str, int] = field(default_factory=dict)
-    """Thousandths of each resource one pod takes, ``pods`` included (derived from ``shape``)."""
+    """Thousandths of each resource one pod takes, ``pods`` included (derived from ``shape``;
+    read only: demands of equal pod specs share it)."""
     claim: str = ""
     """The pod's node selection and tolerations, as a key for the nodes that may hold it."""
 
     def __post_init__(self) -> None:
+        if self.per_pod and self.claim:
+            return  # derived already (from a cached shape): read only, shared by equal pods
         self.per_pod = {name: need for name, need in _milli(self.shape.requests).items() if need > 0}
         self.per_pod[resources.PODS] = 1000
         self.claim = self.shape.constraint_key
@@ -91,14 +96,41 @@ def _order(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(meta.get("creationTimestamp") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
+_SHAPES: dict[bytes, Demand] = {}
+"""One demand per distinct pod spec (its canonical JSON): shape, per-pod thousandths and claim."""
+_SHAPES_MAX = 4096
+
+
+def _shape_of(pod_spec: Mapping[str, Any]) -> Demand | None:
+    """A demand for ``pod_spec`` to take the parsed parts from (many workloads share a pod spec)."""
+    try:
+        key = orjson.dumps(pod_spec, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    found = _SHAPES.get(key)
+    if found is None:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        found = _SHAPES[key] = Demand(
+            key=("", "", ""), count=0, shape=PodShape.from_template("", "", pod_spec), order=("", "", "")
+        )
+    return found
+
+
 def _pod_demand(kind: str, obj: Mapping[str, Any], pod_spec: Mapping[str, Any], count: int) -> Demand:
     meta = obj.get("metadata") or {}
     name = str(meta.get("name") or "")
+    key = (kind, str(meta.get("namespace") or ""), name)
+    parsed = _shape_of(pod_spec)
+    if parsed is None:
+        return Demand(key=key, count=count, shape=PodShape.from_template(name, "", pod_spec), order=_order(obj))
     return Demand(
-        key=(kind, str(meta.get("namespace") or ""), name),
+        key=key,
         count=count,
-        shape=PodShape.from_template(name, "", pod_spec),
+        shape=dataclasses.replace(parsed.shape, name=name),
         order=_order(obj),
+        per_pod=parsed.per_pod,
+        claim=parsed.claim,
     )
 
 

@@ -197,7 +197,8 @@ class DeploymentController:
         for namespace, name in sorted(todo):
             key = (member.name, namespace, name)
             timers.pop((namespace, name), None)
-            deployment = store.find(rt, namespace or None, name)
+            # Read only: the status is built anew.
+            deployment = store.peek(rt, namespace or None, name)
             if deployment is None or deployment["metadata"].get("deletionTimestamp"):
                 continue
             progress = self._track(key, deployment, now)
@@ -213,6 +214,7 @@ class DeploymentController:
                     {**deployment, "status": status},
                     subresource="status",
                     copy_result=False,
+                    copy_input=False,
                 )
             if next_look is not None:
                 timers[(namespace, name)] = now + next_look
