@@ -157,3 +157,39 @@ def test_a_deletion_mark_is_a_new_version_sharing_the_rest(store: ObjectStore) -
     assert after["metadata"]["deletionTimestamp"]
     assert "deletionTimestamp" not in before["metadata"]
     assert after["spec"] is before["spec"]
+
+
+def test_generation_and_resource_version_follow_what_a_write_changes(store: ObjectStore) -> None:
+    rt = _rt(store)
+    store.create(rt, "default", _deployment())
+
+    def versions() -> tuple[int, str]:
+        obj = store.peek(rt, "default", "web")
+        assert obj is not None
+        return obj["metadata"]["generation"], obj["metadata"]["resourceVersion"]
+
+    gen, rv = versions()
+    store.update(rt, "default", "web", _deployment())
+    assert versions() == (gen, rv)  # a no-op write bumps nothing
+    relabelled = _deployment()
+    relabelled["metadata"]["labels"]["tier"] = "front"
+    store.update(rt, "default", "web", relabelled)
+    gen2, rv2 = versions()
+    assert gen2 == gen
+    assert int(rv2) > int(rv)
+    store.update(rt, "default", "web", _status(1), subresource="status")
+    gen3, rv3 = versions()
+    assert gen3 == gen
+    assert int(rv3) > int(rv2)
+    store.update(rt, "default", "web", _status(1), subresource="status")
+    assert versions() == (gen3, rv3)
+    rescaled = _deployment(replicas=5)
+    rescaled["metadata"]["labels"]["tier"] = "front"
+    store.update(rt, "default", "web", rescaled)
+    gen4, rv4 = versions()
+    assert gen4 == gen + 1
+    assert int(rv4) > int(rv3)
+    extra = dict(rescaled)
+    extra["data"] = {"new": "top-level field"}
+    store.update(rt, "default", "web", extra)
+    assert versions()[0] == gen + 2

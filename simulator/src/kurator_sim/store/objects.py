@@ -47,8 +47,23 @@ def clone(obj: Obj) -> Obj:
     return result
 
 
-def _spec_part(obj: Obj) -> Obj:
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+_MISSING: Any = object()
+
+
+def _same_except(a: Obj, b: Obj, skip: tuple[str, ...]) -> bool:
+    """Whether ``a`` and ``b`` hold equal values under every key but ``skip`` (values shared
+    by both versions compare by identity first)."""
+    for key, value in a.items():
+        if key not in skip:
+            other = b.get(key, _MISSING)
+            if other is not value and other != value:
+                return False
+    return len(a) - sum(key in a for key in skip) == len(b) - sum(key in b for key in skip)
+
+
+_SPEC_SKIP = ("metadata", "status")
+_BODY_SKIP = ("metadata",)
+_META_SKIP = ("resourceVersion", "managedFields")
 
 
 def _shallow(obj: Obj) -> Obj:
@@ -388,17 +403,16 @@ class ObjectStore:
         new["apiVersion"], new["kind"] = rt.api_version, rt.kind
         self._admit(rt, "UPDATE", new, current)
         generation = int(cur_meta.get("generation", 1))
-        if subresource is None and _spec_part(new) != _spec_part(current):
+        spec_changed = subresource is None and not _same_except(new, current, _SPEC_SKIP)
+        if spec_changed:
             generation += 1
         meta["generation"] = generation
         if dry_run:
             meta["resourceVersion"] = cur_meta["resourceVersion"]
             return clone(new) if copy_result else new
-        unchanged = {k: v for k, v in new.items() if k != "metadata"} == {
-            k: v for k, v in current.items() if k != "metadata"
-        } and {k: v for k, v in meta.items() if k not in ("resourceVersion", "managedFields")} == {
-            k: v for k, v in cur_meta.items() if k not in ("resourceVersion", "managedFields")
-        }
+        unchanged = (
+            not spec_changed and _same_except(new, current, _BODY_SKIP) and _same_except(meta, cur_meta, _META_SKIP)
+        )
         if unchanged and meta.get("managedFields") == cur_meta.get("managedFields"):
             # A no-op write does not bump the resource version (the apiserver skips it too).
             return self._as_version(rt, current) if copy_result else current
