@@ -10,6 +10,7 @@ human-readable path form (``.spec.containers[name="nginx"].image``) used in conf
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -81,12 +82,14 @@ class PathElement:
     text: str
     rank: int = field(compare=False)
     payload: Any = field(compare=False, hash=False)
+    order: tuple[Any, ...] = field(compare=False, hash=False, repr=False)
+    """``sort_key()``, computed once: every managedFields encoding sorts each level by it."""
 
     @staticmethod
     def field_name(name: str) -> PathElement:
         found = _FIELD_ELEMENTS.get(name)
         if found is None:
-            found = PathElement("f:" + name, _RANK_FIELD, name)
+            found = PathElement("f:" + name, _RANK_FIELD, name, (_RANK_FIELD, name))
             if len(_FIELD_ELEMENTS) < _FIELD_ELEMENTS_KEPT:
                 _FIELD_ELEMENTS[name] = found
         return found
@@ -95,15 +98,16 @@ class PathElement:
     def key(fields: Mapping[str, Any]) -> PathElement:
         names = sorted(fields)
         text = "k:{" + ",".join(f"{_go_json(n)}:{_go_json(fields[n])}" for n in names) + "}"
-        return PathElement(text, _RANK_KEY, tuple((n, fields[n]) for n in names))
+        payload = tuple((n, fields[n]) for n in names)
+        return PathElement(text, _RANK_KEY, payload, (_RANK_KEY, tuple((n, _value_order(v)) for n, v in payload)))
 
     @staticmethod
     def value(value: Any) -> PathElement:
-        return PathElement("v:" + _go_json(value), _RANK_VALUE, value)
+        return PathElement("v:" + _go_json(value), _RANK_VALUE, value, (_RANK_VALUE, _value_order(value)))
 
     @staticmethod
     def index(i: int) -> PathElement:
-        return PathElement(f"i:{i}", _RANK_INDEX, i)
+        return PathElement(f"i:{i}", _RANK_INDEX, i, (_RANK_INDEX, i))
 
     @staticmethod
     def parse(text: str) -> PathElement:
@@ -129,13 +133,8 @@ class PathElement:
         return self.rank == _RANK_FIELD
 
     def sort_key(self) -> tuple[Any, ...]:
-        if self.rank == _RANK_FIELD:
-            return (self.rank, self.payload)
-        if self.rank == _RANK_KEY:
-            return (self.rank, tuple((n, _value_order(v)) for n, v in self.payload))
-        if self.rank == _RANK_VALUE:
-            return (self.rank, _value_order(self.payload))
-        return (self.rank, self.payload)
+        """SMD's order of path elements: fields, then keys, values and indexes, each by value."""
+        return self.order
 
     def __str__(self) -> str:
         if self.rank == _RANK_FIELD:
@@ -148,6 +147,7 @@ class PathElement:
 
 
 Path = tuple[PathElement, ...]
+_ORDER = operator.attrgetter("order")
 
 # Field names repeat in every object of a kind; elements are immutable, so they are shared.
 _FIELD_ELEMENTS: dict[str, PathElement] = {}
@@ -223,9 +223,9 @@ class FieldSet:
         yield from self._paths(())
 
     def _paths(self, prefix: Path) -> Iterator[Path]:
-        for pe in sorted(self.members, key=PathElement.sort_key):
+        for pe in sorted(self.members, key=_ORDER):
             yield (*prefix, pe)
-        for pe in sorted(self.children, key=PathElement.sort_key):
+        for pe in sorted(self.children, key=_ORDER):
             yield from self.children[pe]._paths((*prefix, pe))
 
     def __eq__(self, other: object) -> bool:
@@ -282,7 +282,7 @@ class FieldSet:
 
     def _emit(self, *, include_self: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        entries = sorted(self.members | self.children.keys(), key=PathElement.sort_key)
+        entries = sorted(self.members | self.children.keys(), key=_ORDER)
         if include_self and entries:
             out["."] = {}  # emitContentsV1 writes the node itself before its children
         for pe in entries:
