@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from shared.bus import jetstream
+from shared.bus import connection, jetstream
 
 
-async def test_a_stored_message_is_acknowledged(nc: Client) -> None:
+@pytest.fixture(params=["nats-py", "wire"])
+async def client(request: pytest.FixtureRequest, nc: Client, nats_url: str) -> AsyncIterator[Client]:
+    """Acknowledgements through a plain nats-py subscription, and inline (``shared.bus.wire``)."""
+    if request.param == "nats-py":
+        yield nc
+        return
+    services_client = await connection.connect(nats_url, name="test-jetstream")
+    try:
+        yield services_client
+    finally:
+        await services_client.close()
+
+
+async def test_a_stored_message_is_acknowledged(client: Client) -> None:
+    nc = client
     js = nc.jetstream()
     await js.add_stream(name="LEAN", subjects=["lean.>"])
     publisher = jetstream.JetStreamPublisher(nc)
@@ -31,8 +46,9 @@ async def test_a_stored_message_is_acknowledged(nc: Client) -> None:
         await js.delete_stream("LEAN")
 
 
-async def test_each_publish_times_out_at_its_own_deadline(nc: Client) -> None:
+async def test_each_publish_times_out_at_its_own_deadline(client: Client) -> None:
     """A silent responder: every publish fails with TimeoutError at its deadline, whatever the order."""
+    nc = client
     silent = await nc.subscribe("silent.>", cb=_ignore)
     publisher = jetstream.JetStreamPublisher(nc, timeout_seconds=0.6)
     try:
@@ -54,7 +70,8 @@ async def test_each_publish_times_out_at_its_own_deadline(nc: Client) -> None:
         await silent.unsubscribe()
 
 
-async def test_an_acknowledgement_after_a_timeout_is_ignored(nc: Client) -> None:
+async def test_an_acknowledgement_after_a_timeout_is_ignored(client: Client) -> None:
+    nc = client
     late: list[Msg] = []
 
     async def answer_late(msg: Msg) -> None:

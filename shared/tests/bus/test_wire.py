@@ -94,3 +94,37 @@ async def test_headers_round_trip_through_the_server(nats_url: str) -> None:
         assert msg.data == b"{}"
     finally:
         await nc.close()
+
+
+async def test_inline_subscriptions_get_raw_messages(nats_url: str) -> None:
+    errors: list[Exception] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(exc)
+
+    nc = wire.Client()
+    await nc.connect(servers=[nats_url], error_cb=on_error)
+    try:
+        got: list[tuple[bytes, bytes, dict[str, str] | None]] = []
+
+        def handler(subject: bytes, data: bytes, headers: dict[str, str] | None) -> None:
+            if data == b"boom":
+                raise RuntimeError("handler failed")
+            got.append((subject, data, headers))
+
+        sub = await nc.subscribe_inline("inline.*", handler)
+        await nc.publish("inline.a", b"1")
+        await nc.publish("inline.b", b"boom")
+        await nc.publish("inline.c", b"3", headers={"k": "v"})
+        await nc.flush()
+        await asyncio.sleep(0.05)
+        assert got == [(b"inline.a", b"1", None), (b"inline.c", b"3", {"k": "v"})]
+        assert [str(e) for e in errors] == ["handler failed"]
+        await sub.unsubscribe()
+        await nc.publish("inline.d", b"4")
+        await nc.flush()
+        await asyncio.sleep(0.05)
+        assert len(got) == 2
+        assert not nc._inline
+    finally:
+        await nc.close()

@@ -21,6 +21,11 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from shared.bus import wire
+
+_Reply = tuple[bytes, dict[str, str] | None]
+"""An acknowledgement's payload and headers."""
+
 EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
 WRONG_LAST_SEQUENCE = 10071
 
@@ -53,15 +58,20 @@ class JetStreamPublisher:
         self._nc = nc
         self._timeout = timeout_seconds
         self._prefix = ""
+        self._raw_prefix = 0
         self._sub: Subscription | None = None
-        self._waiting: dict[str, tuple[asyncio.Future[Msg], float]] = {}
+        self._waiting: dict[str, tuple[asyncio.Future[_Reply], float]] = {}
         """Reply token -> (its future, the loop time it times out at)."""
         self._ids = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         self._prefix = self._nc.new_inbox() + "."
-        self._sub = await self._nc.subscribe(self._prefix + "*", cb=self._on_reply)
+        self._raw_prefix = len(self._prefix.encode())
+        if isinstance(self._nc, wire.Client):
+            self._sub = await self._nc.subscribe_inline(self._prefix + "*", self._on_raw_reply)
+        else:
+            self._sub = await self._nc.subscribe(self._prefix + "*", cb=self._on_reply)
 
     async def stop(self) -> None:
         if self._timer is not None:
@@ -90,31 +100,37 @@ class JetStreamPublisher:
             await self.start()
         token = str(next(self._ids))
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Msg] = loop.create_future()
+        future: asyncio.Future[_Reply] = loop.create_future()
         deadline = loop.time() + (timeout_seconds or self._timeout)
         self._waiting[token] = (future, deadline)
         if self._timer is None or self._timer.when() > deadline:
             self._arm(loop, deadline)
         try:
             await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
-            reply = await future
+            data, reply_headers = await future
         finally:
             del self._waiting[token]
-        if not reply.data:
-            status = (reply.headers or {}).get("Status", "")
+        if not data:
+            status = (reply_headers or {}).get("Status", "")
             if status == "503":
                 raise NoStream(subject)
-            raise PublishError(int(status or 0), (reply.headers or {}).get("Description", "empty reply"))
-        ack = orjson.loads(reply.data)
+            raise PublishError(int(status or 0), (reply_headers or {}).get("Description", "empty reply"))
+        ack = orjson.loads(data)
         error = ack.get("error")
         if error:
             raise PublishError(int(error.get("err_code", 0)), str(error.get("description", "")))
         return PubAck(stream=ack["stream"], seq=int(ack["seq"]), duplicate=bool(ack.get("duplicate", False)))
 
     async def _on_reply(self, msg: Msg) -> None:
-        waiting = self._waiting.get(msg.subject[len(self._prefix) :])
+        self._answer(msg.subject[len(self._prefix) :], msg.data, msg.headers)
+
+    def _on_raw_reply(self, subject: bytes, data: bytes, headers: dict[str, str] | None) -> None:
+        self._answer(subject[self._raw_prefix :].decode(), data, headers)
+
+    def _answer(self, token: str, data: bytes, headers: dict[str, str] | None) -> None:
+        waiting = self._waiting.get(token)
         if waiting is not None and not waiting[0].done():
-            waiting[0].set_result(msg)
+            waiting[0].set_result((data, headers))
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         if self._timer is not None:

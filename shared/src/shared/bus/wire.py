@@ -16,11 +16,12 @@ own path, so the results are the same by construction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from nats import errors as nats_errors
 from nats.aio import client as nats_client
+from nats.aio.subscription import Subscription
 from nats.protocol import command
 
 _HEAD: Final = b"NATS/1.0\r\n"
@@ -100,8 +101,45 @@ def _name_of(name: bytes) -> str | None:
     return key
 
 
+InlineHandler = Callable[[bytes, bytes, dict[str, str] | None], None]
+"""Takes a message's subject, payload and headers (``None`` if it has none) as received."""
+
+
 class Client(nats_client.Client):
-    """nats-py's client with :func:`encode_headers` and :func:`parse_header_lines`."""
+    """nats-py's client with :func:`encode_headers`, :func:`parse_header_lines` and
+    :meth:`subscribe_inline`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inline: dict[int, InlineHandler] = {}
+
+    async def subscribe_inline(self, subject: str, handler: InlineHandler) -> Subscription:
+        """Subscribe with ``handler`` called from the read loop itself, as each message is parsed.
+
+        For high-rate replies that only resolve a future (JetStream acknowledgements): nats-py
+        would build a ``Msg`` for each, queue it and switch to the subscription's task to call
+        an ``async`` callback. ``handler`` must not block; what it raises goes to the error
+        callback. Unsubscribe as usual.
+        """
+        sub: Subscription = await self.subscribe(subject)
+        self._inline[sub._id] = handler
+        return sub
+
+    def _remove_sub(self, sid: int, max_msgs: int = 0) -> None:
+        self._inline.pop(sid, None)
+        super()._remove_sub(sid, max_msgs)
+
+    async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes) -> None:
+        handler = self._inline.get(sid)
+        if handler is None:
+            await super()._process_msg(sid, subject, reply, data, headers)
+            return
+        self.stats["in_msgs"] += 1
+        self.stats["in_bytes"] += len(data)
+        try:
+            handler(subject, data, await self._process_headers(headers) if headers else None)
+        except Exception as exc:  # the read loop must go on
+            await self._error_cb(exc)
 
     @staticmethod
     def _parse_header_lines(raw: bytes) -> dict[str, str]:
