@@ -30,7 +30,7 @@ class WatcherSettings:
     coalesce: timedelta = timedelta(milliseconds=100)
     """``KURATOR_STATUS_COALESCE_SECONDS``: how long a status waits for more changes of the same
     object before it is published (a binding goes created, scheduled, applied in a few ms)."""
-    settle: timedelta = timedelta(seconds=3)
+    settle: timedelta = timedelta(seconds=5)
     """``KURATOR_STATUS_SETTLE_SECONDS``: while the writer is busy, how long at most a change
     that moves no milestone (a counter, a condition within the same phase, a binding not yet
     scheduled) may wait to go out with the next step (under load Karmada's steps come seconds
@@ -50,5 +50,5 @@ class WatcherSettings:
             pressure=Thresholds(enter=enter, leave=leave),
             publishers=max(1, int(number("watch_publishers", 16))),
             coalesce=timedelta(seconds=max(0.0, number("status_coalesce_seconds", 0.1))),
-            settle=timedelta(seconds=max(0.0, number("status_settle_seconds", 3.0))),
+            settle=timedelta(seconds=max(0.0, number("status_settle_seconds", 5.0))),
         )

@@ -307,14 +307,13 @@ class StatusWriter:
         else:
             self._unhold(address)
             return
+        if self._hold(address, observation, entry):
+            return  # decided before composing: a held change may as well be no change at all
+        self._unhold(address)
         composed: Document = {k: v for k, v in document.items() if k != "status"}
         composed["status"] = observed.merge(base, observation)
         if entry is not None and entry.latest == composed:
-            self._unhold(address)
             return
-        if self._hold(address, observation, entry):
-            return
-        self._unhold(address)
         with self._mirror.publishing(address):
             ack = await self._publisher.status(address, composed, causation_id=None)
         self._mirror.published(address, seq=ack.seq, document=composed)
