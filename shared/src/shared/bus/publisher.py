@@ -18,6 +18,9 @@ from nats.aio.client import Client
 from shared.bus import jetstream, tracecontext
 from shared.contracts import cloudevents, outcomes, subjects
 
+_REMEMBERED_OBJECTS = 65_536
+"""Objects whose status names are kept; past that the memory starts afresh."""
+
 
 def encode(payload: Any) -> bytes:
     return payload if isinstance(payload, bytes) else orjson.dumps(payload)
@@ -30,6 +33,9 @@ class Publisher:
         self._js = nc.jetstream()
         self._jsp = jetstream.JetStreamPublisher(nc, timeout_seconds=timeout_seconds)
         self.source = source
+        self._status_names: dict[subjects.ObjectAddress, tuple[str, str, str]] = {}
+        """Status subject, ``ce-type`` and ``ce-subject`` by object: an object's status is
+        published many times over (each Karmada step), and building its subject checks every token."""
 
     @property
     def js_publisher(self) -> jetstream.JetStreamPublisher:
@@ -77,16 +83,21 @@ class Publisher:
         ``result`` (``created``, ``updated``, ``unchanged``, ``deleted``) goes in the
         ``Kurator-Result`` header, for the publisher of ``causation_id`` to report.
         """
-        headers = cloudevents.headers(
-            source=self.source,
-            type=cloudevents.type_name(address.service, address.kind, "status"),
-            subject=address.display(),
-            causation_id=causation_id,
-        )
+        names = self._status_names.get(address)
+        if names is None:
+            if len(self._status_names) >= _REMEMBERED_OBJECTS:
+                self._status_names.clear()
+            names = self._status_names[address] = (
+                subjects.status(address),
+                cloudevents.type_name(address.service, address.kind, "status"),
+                address.display(),
+            )
+        subject, ce_type, ce_subject = names
+        headers = cloudevents.headers(source=self.source, type=ce_type, subject=ce_subject, causation_id=causation_id)
         tracecontext.inject(headers)
         if result:
             headers[cloudevents.RESULT_HEADER] = result
-        return await self._jsp.publish(subjects.status(address), encode(document), headers=headers)
+        return await self._jsp.publish(subject, encode(document), headers=headers)
 
     async def purge_status(self, address: subjects.ObjectAddress, *, up_to_sequence: int) -> None:
         """Drop a deleted object from the last-value cache (messages below ``up_to_sequence``)."""
