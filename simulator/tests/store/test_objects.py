@@ -193,3 +193,15 @@ def test_generation_and_resource_version_follow_what_a_write_changes(store: Obje
     extra["data"] = {"new": "top-level field"}
     store.update(rt, "default", "web", extra)
     assert versions()[0] == gen + 2
+
+
+def test_raw_iteration_and_peek_read_the_stored_objects(store: ObjectStore) -> None:
+    rt = _rt(store)
+    assert list(store.iter_raw(rt)) == []
+    assert store.peek(rt, "default", "web") is None
+    store.ensure_namespace("other")
+    store.create(rt, "default", _deployment("a"))
+    store.create(rt, "other", _deployment("b"))
+    assert sorted(o["metadata"]["name"] for o in store.iter_raw(rt)) == ["a", "b"]
+    assert [o["metadata"]["name"] for o in store.iter_raw(rt, "other")] == ["b"]
+    assert next(iter(store.iter_raw(rt, "other"))) is store.peek(rt, "other", "b")

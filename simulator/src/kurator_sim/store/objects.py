@@ -214,13 +214,19 @@ class ObjectStore:
 
     def peek(self, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
         """The stored object itself, not a copy, or ``None`` (controllers must not mutate it)."""
-        return self._bucket(rt).get(((namespace or "") if rt.namespaced else "", name))
+        bucket = self._objects.get(rt.key)
+        if bucket is None:
+            return None
+        return bucket.get(((namespace or "") if rt.namespaced else "", name))
 
     def iter_raw(self, rt: ResourceType, namespace: str | None = None) -> Iterator[Obj]:
         """Stored objects without copying (controllers must not mutate them)."""
-        for (ns, _), obj in self._bucket(rt).items():
-            if namespace is None or ns == namespace:
-                yield obj
+        bucket = self._objects.get(rt.key)
+        if not bucket:
+            return iter(())
+        if namespace is None:
+            return iter(bucket.values())
+        return (obj for (ns, _), obj in bucket.items() if ns == namespace)
 
     def list(
         self,
