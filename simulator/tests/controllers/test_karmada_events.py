@@ -9,7 +9,7 @@ from typing import Any
 
 from kurator_sim import resources, topology
 from kurator_sim.clock import SimClock
-from kurator_sim.controllers import karmada_interpreter, karmada_names, karmada_webhook
+from kurator_sim.controllers import karmada_interpreter, karmada_names, karmada_webhook, kube_conditions
 from kurator_sim.controllers.karmada_binding import BindingController
 from kurator_sim.controllers.karmada_detector import ResourceDetector, TemplateKey
 from kurator_sim.controllers.karmada_names import RESOURCE_BINDINGS
@@ -196,3 +196,21 @@ def test_resource_requests_are_parsed_once_per_pod_spec_and_handed_out_as_new_di
     assert second is not None
     assert first == second == {"resourceRequest": {"cpu": "250m", "memory": "64Mi"}}
     assert first["resourceRequest"] is not second["resourceRequest"]
+
+
+def test_set_condition_asks_a_clock_for_the_time_only_for_a_transition() -> None:
+    asked: list[str] = []
+
+    def now() -> str:
+        asked.append("now")
+        return "2026-01-01T00:00:01Z"
+
+    ready = {"type": "Ready", "status": "True", "reason": "R", "message": "m"}
+    first = kube_conditions.set_condition(None, ready, now)
+    assert first == [{**ready, "lastTransitionTime": "2026-01-01T00:00:01Z"}]
+    again = kube_conditions.set_condition(first, {**ready, "message": "still"}, now)
+    assert again[0]["lastTransitionTime"] == "2026-01-01T00:00:01Z"
+    assert again[0]["message"] == "still"
+    assert asked == ["now"]
+    flipped = kube_conditions.set_condition(again, {**ready, "status": "False"}, "2026-01-01T00:00:02Z")
+    assert flipped[0]["lastTransitionTime"] == "2026-01-01T00:00:02Z"

@@ -248,9 +248,7 @@ class BindingController:
         else:
             condition = kube_conditions.condition(APPLIED, "False", APPLIED_FAILED_REASON, failure)
         status = dict(work.get("status") or {})
-        status["conditions"] = kube_conditions.set_condition(
-            status.get("conditions"), condition, self.clock.timestamp()
-        )
+        status["conditions"] = kube_conditions.set_condition(status.get("conditions"), condition, self.clock.timestamp)
         if status != (work.get("status") or {}):
             meta = work["metadata"]
             self.host.update(

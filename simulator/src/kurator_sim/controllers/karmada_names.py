@@ -101,8 +101,7 @@ def binding_name(kind: str, name: str) -> str:
 def fnv1a32(data: bytes) -> int:
     h = 0x811C9DC5
     for byte in data:
-        h ^= byte
-        h = (h * 0x01000193) & 0xFFFFFFFF
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
     return h
 
 

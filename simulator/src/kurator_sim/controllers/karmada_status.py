@@ -171,9 +171,7 @@ class BindingStatusController:
             status["aggregatedStatus"] = items
         else:
             status.pop("aggregatedStatus", None)
-        status["conditions"] = kube_conditions.set_condition(
-            status.get("conditions"), condition, self.clock.timestamp()
-        )
+        status["conditions"] = kube_conditions.set_condition(status.get("conditions"), condition, self.clock.timestamp)
         if status != (binding.get("status") or {}):
             binding = self.host.update(
                 rt,

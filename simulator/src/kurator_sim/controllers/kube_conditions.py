@@ -7,7 +7,7 @@ their order; a new type is appended.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Condition = dict[str, Any]
@@ -30,8 +30,13 @@ def is_true(obj: Mapping[str, Any] | None, type_: str) -> bool:
     return status_of(obj, type_) == "True"
 
 
-def set_condition(conditions: list[Condition] | None, new: Mapping[str, Any], now: str) -> list[Condition]:
-    """``conditions`` with ``new`` set; ``new`` needs no ``lastTransitionTime`` (it is derived)."""
+def set_condition(
+    conditions: list[Condition] | None, new: Mapping[str, Any], now: str | Callable[[], str]
+) -> list[Condition]:
+    """``conditions`` with ``new`` set; ``new`` needs no ``lastTransitionTime`` (it is derived).
+
+    ``now`` may be a function (a clock's ``timestamp``), called only when a transition needs the time.
+    """
     out = [dict(c) for c in conditions or ()]
     cond = dict(new)
     for i, existing in enumerate(out):
@@ -39,11 +44,12 @@ def set_condition(conditions: list[Condition] | None, new: Mapping[str, Any], no
             continue
         if existing.get("status") == cond.get("status") and existing.get("lastTransitionTime"):
             cond["lastTransitionTime"] = existing["lastTransitionTime"]
-        else:
-            cond.setdefault("lastTransitionTime", now)
+        elif "lastTransitionTime" not in cond:
+            cond["lastTransitionTime"] = now if isinstance(now, str) else now()
         out[i] = cond
         return out
-    cond.setdefault("lastTransitionTime", now)
+    if "lastTransitionTime" not in cond:
+        cond["lastTransitionTime"] = now if isinstance(now, str) else now()
     out.append(cond)
     return out
 

@@ -14,6 +14,7 @@ member that is down changes nothing until it is back.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ class DeploymentController:
         self._progress: dict[_Key, _Progress] = {}
         self._timers: dict[str, dict[tuple[str, str], float]] = {}
         """Per member: when to look at a Deployment again (sim seconds)."""
+        self._due: dict[str, list[tuple[float, tuple[str, str]]]] = {}
+        """Per member: ``_timers`` as a heap (entries that no longer match ``_timers`` are skipped)."""
         self._dirty: dict[str, set[tuple[str, str]]] = {}
         self._scheduled: dict[str, dict[kube_capacity.WorkloadKey, int]] = {}
         self._demands: dict[str, kube_capacity.DemandCache] = {}
@@ -87,7 +90,7 @@ class DeploymentController:
         self._watching = False
 
     async def run(self) -> None:
-        self._progress, self._timers, self._dirty, self._scheduled = {}, {}, {}, {}
+        self._progress, self._timers, self._dirty, self._scheduled, self._due = {}, {}, {}, {}, {}
         self._seen, self._armed, self._packings, self._repack = {}, set(), {}, set()
         self._demands = {name: kube_capacity.DemandCache() for name in self.fleet.members}
         queue: kube_workqueue.WorkQueue[str] = kube_workqueue.WorkQueue(self.clock)
@@ -193,7 +196,12 @@ class DeploymentController:
                 for k in moved
                 if k[0] == "Deployment" and (k in previous, previous.get(k)) != (k in current, current.get(k))
             }
-        todo |= {k for k, at in timers.items() if at <= now + 1e-6}
+        due = self._due.setdefault(member.name, [])
+        # Timers come due in order: a heap, not a look at every Deployment's timer on each sync.
+        while due and due[0][0] <= now + 1e-6:
+            at, timer = heapq.heappop(due)
+            if timers.get(timer) == at:
+                todo.add(timer)
         for namespace, name in sorted(todo):
             key = (member.name, namespace, name)
             timers.pop((namespace, name), None)
@@ -218,7 +226,20 @@ class DeploymentController:
                 )
             if next_look is not None:
                 timers[(namespace, name)] = now + next_look
-        return max(0.0, min(timers.values()) - now) if timers else None
+                heapq.heappush(due, (now + next_look, (namespace, name)))
+        return self._next_due(timers, due, now)
+
+    @staticmethod
+    def _next_due(
+        timers: dict[tuple[str, str], float], due: list[tuple[float, tuple[str, str]]], now: float
+    ) -> float | None:
+        """Sim seconds until the first timer; drops heap entries of timers since reset or removed."""
+        if len(due) > 4 * len(timers) + 64:
+            due[:] = [(at, key) for key, at in timers.items()]
+            heapq.heapify(due)
+        while due and timers.get(due[0][1]) != due[0][0]:
+            heapq.heappop(due)
+        return max(0.0, due[0][0] - now) if due else None
 
     def _track(self, key: _Key, deployment: Obj, now: float) -> _Progress:
         """When the current generation started rolling out (by this controller's clock)."""
@@ -245,7 +266,7 @@ class DeploymentController:
         matured = now - progress.started >= self.ready_delay
         ready = scheduled if matured else min(scheduled, _int(old.get("readyReplicas")))
         deadline = _int(spec.get("progressDeadlineSeconds"), 600)
-        stamp = self.clock.timestamp()
+        stamp = self.clock.timestamp  # called only if a condition changes
         rs = progress.replica_set
         if ready >= replicas:
             progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs}" has successfully progressed.')
@@ -277,7 +298,9 @@ class DeploymentController:
         return status, next_look
 
 
-def _set(conditions: list[Obj], type_: str, value: str, reason: str, message: str, stamp: str) -> list[Obj]:
+def _set(
+    conditions: list[Obj], type_: str, value: str, reason: str, message: str, stamp: Callable[[], str]
+) -> list[Obj]:
     existing = kube_conditions.find(conditions, type_)
     if existing is not None and (existing.get("status"), existing.get("reason"), existing.get("message")) == (
         value,
@@ -285,7 +308,8 @@ def _set(conditions: list[Obj], type_: str, value: str, reason: str, message: st
         message,
     ):
         return conditions
-    new = kube_conditions.condition(type_, value, reason, message, lastUpdateTime=stamp)
-    ordered = kube_conditions.set_condition(conditions, new, stamp)
+    now = stamp()
+    new = kube_conditions.condition(type_, value, reason, message, lastUpdateTime=now)
+    ordered = kube_conditions.set_condition(conditions, new, now)
     rank = {"Available": 0, "Progressing": 1}
     return sorted(ordered, key=lambda c: rank.get(str(c.get("type")), 2))
