@@ -84,7 +84,10 @@ def deployment(fd: apps.FederatedDeployment, replicas: int) -> workloads.Deploym
     spec = template.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
     spec["replicas"] = replicas
     doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
-    return workloads.Deployment.model_validate(doc).completed()
+    model = workloads.Deployment.model_validate(doc)
+    if spec.get("selector") and ((spec["template"].get("metadata") or {}).get("labels")):
+        return model  # complete already: completing would validate the same document again
+    return model.completed()
 
 
 def _clean(model: workloads.Deployment) -> dict[str, Any]:
@@ -103,11 +106,11 @@ def plan(
     """What to propagate for ``fd`` over the fleet's ``clusters``, with the objects ``applied`` beside it."""
     where = placement.replica_placement(fd, clusters=clusters, template_uid=template_uid)
     workload = deployment(fd, where.total)
-    template = workload.spec.template
+    wire = _clean(workload)
     found = companions.find(
         namespace=fd.metadata.namespace,
-        pod_labels=template.labels,
-        pod_spec=template.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+        pod_labels=workload.spec.template.labels,
+        pod_spec=wire["spec"]["template"]["spec"],  # the pod spec's own dump, read only
         applied=applied,
     )
     warnings = [f"{ref} is used by the pod template but was not applied with it" for ref in found.missing]
@@ -117,7 +120,7 @@ def plan(
     if fd.spec.placement.cluster_selector is not None and not where.per_cluster:
         warnings.append("the cluster selector matches no member of the fleet")
     return FederatedPlan(
-        deployment=_clean(workload),
+        deployment=wire,
         companions=found.all,
         placement=where.placement,
         replicas=where.per_cluster,
