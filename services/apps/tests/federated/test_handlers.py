@@ -165,3 +165,21 @@ async def test_a_companion_another_replica_recorded_is_propagated_once(kit: Kit,
     restarted.fleet(at, observed.fleet_view(held))
     assert restarted.unpropagated(at) is None
     assert kit.state.index.record("service", service, generation=1, deleted=True)[0].name == "frontend-app"
+
+
+async def test_nothing_is_re_propagated_before_anything_was_sent_or_held(kit: Kit, example: Callable[..., Obj]) -> None:
+    """A FederatedDeployment another replica accepted: its handler propagates it; here the
+    Propagation is compared only once the fleet reports what it holds."""
+    fd = {**example("06-federateddeployment-frontend.yaml", 0)}
+    fd["metadata"] = {**fd["metadata"], "namespace": "default"}
+    at = ("default", "frontend-app")
+    assert kit.state.index.record_fd(fd, generation=1, deleted=False)
+    assert kit.state.unpropagated(at) is None
+    entry = kit.state.index.fd(*at)
+    assert entry is not None
+    document = kit.state.propagation_of(entry)
+    assert kit.state.propagation_of(entry) is document  # made once per plan
+    stale = {**document, "metadata": {**document["metadata"], "annotations": {"apps.kurator.dev/generation": "0"}}}
+    held = {**stale, "metadata": {**stale["metadata"], "generation": 1}, "status": {"observedGeneration": 1}}
+    kit.state.fleet(at, observed.fleet_view(held))
+    assert kit.state.unpropagated(at) is document

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kurator_apps.federated import index, observed, tracker
+from kurator_apps.federated import index, observed, status, tracker
 from shared.contracts.models import apps
 
 Obj = dict[str, Any]
@@ -224,3 +224,86 @@ def test_a_desired_cluster_the_fleet_reports_not_ready_is_a_failure(
     again = state.evaluate(AT, now=T0)
     assert again is not None
     assert all("failure" not in c for c in again["clusters"])
+
+
+def test_own_statuses_seen_on_the_bus_are_not_evaluated_again(state: tracker.Tracker) -> None:
+    body = state.evaluate(AT, now=T0)
+    assert body is not None
+    state.dirty.clear()
+    state.publishing(AT, body)
+    state.on_bus(AT, body, sequence=7)  # the echo, before the acknowledgement
+    assert AT not in state.dirty
+    state.published(AT, body, sequence=7)
+    state.on_bus(AT, body, sequence=7)
+    assert AT not in state.dirty
+    older = {**body, "phase": "Degraded"}
+    state.on_bus(AT, older, sequence=5)  # published before ours: the bus holds ours
+    assert AT not in state.dirty
+    assert not state.changed(AT, body)
+    theirs = {**body, "observedGeneration": 2}
+    state.on_bus(AT, theirs, sequence=9)  # another replica's: checked against this replica's view
+    assert AT in state.dirty
+    assert state.changed(AT, body)
+
+
+def test_a_fleet_status_that_changes_nothing_shown_does_not_re_evaluate(state: tracker.Tracker) -> None:
+    doc = propagation_status(generation=1, fd_generation=1)
+    state.fleet(AT, observed.fleet_view(doc))
+    assert AT in state.dirty
+    state.dirty.clear()
+    doc["status"]["phase"] = "Progressing"
+    doc["status"]["placements"][0]["phase"] = "Progressing"
+    state.fleet(AT, observed.fleet_view(doc))
+    assert AT not in state.dirty  # phases move with every binding update and show nowhere
+    doc["status"]["placements"][0]["phase"] = "Unschedulable"
+    state.fleet(AT, observed.fleet_view(doc))
+    assert AT in state.dirty
+    state.dirty.clear()
+    members = observed.members(deployment_status(cluster_beijing=healthy(2, 1)))
+    state.deployment(AT, members)
+    assert AT in state.dirty
+    state.dirty.clear()
+    state.deployment(AT, observed.members(deployment_status(cluster_beijing=healthy(2, 1))))
+    assert AT not in state.dirty
+
+
+def test_only_rollouts_past_the_deadline_are_due_again(state: tracker.Tracker) -> None:
+    state.evaluate(AT, now=T0)
+    assert state.overdue(T0 + timedelta(minutes=5)) == []
+    assert state.overdue(T0 + status.DEFAULT_PROGRESS_DEADLINE + timedelta(seconds=1)) == [AT]
+    body = state.evaluate(AT, now=T0 + status.DEFAULT_PROGRESS_DEADLINE + timedelta(seconds=1))
+    assert body is not None
+    assert body["phase"] == "Degraded"
+    assert state.overdue(T0 + timedelta(hours=1)) == []
+
+
+def test_the_publisher_leaves_what_a_handler_is_answering(state: tracker.Tracker) -> None:
+    state.touch(AT)
+    state.answering(AT)
+    assert state.take_dirty() == set()
+    state.touch(AT)
+    body = state.evaluate(AT, now=T0)
+    state.answered(AT, body)
+    assert AT not in state.dirty  # the answer is the status: nothing to publish again
+    assert not state.changed(AT, body or {})
+    state.answering(AT)
+    state.answered(AT, None)  # the handler failed
+    assert state.take_dirty() == {AT}
+
+
+def test_a_record_from_the_bucket_is_parsed_when_asked_for(seed_fd: Obj) -> None:
+    idx = index.Index()
+    doc = {**seed_fd, "metadata": {**seed_fd["metadata"], "namespace": "default", "uid": "u-1"}}
+    assert idx.record_fd(doc, generation=1, deleted=False)
+    assert idx.knows_fd(*AT)
+    assert not idx.record_fd(doc, generation=1, deleted=False)  # known already
+    entry = idx.fd(*AT)
+    assert entry is not None
+    assert (entry.generation, entry.uid, entry.model.metadata.name) == (1, "u-1", "frontend-app")
+    assert not idx.put_fd(entry.model, doc, generation=0)  # older than what is known
+    broken = {**doc, "spec": {"placement": {}}}
+    assert idx.record_fd(broken, generation=2, deleted=False)
+    assert idx.fd(*AT) is entry  # a record that no longer parses is not ours to judge
+    assert idx.record_fd(doc, generation=3, deleted=True)
+    assert idx.fd(*AT) is None
+    assert not idx.knows_fd(*AT)

@@ -8,8 +8,8 @@
   statuses (a restarted tracker continues their conditions; the processor's answers are
   checked against the tracker's view).
 * :func:`publish` (one replica, under a lease): publishes the status of every FederatedDeployment
-  whose view changed, its ``available``/``degraded`` events, and re-checks rollouts for the
-  progress deadline.
+  whose view changed, its ``available``/``degraded`` events, and re-evaluates rollouts that pass
+  the progress deadline.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+import orjson
 import structlog
-from nats.js import JetStreamContext
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
 
 from kurator_apps.federated import handlers, index, observed, tracker
 from shared import errors
-from shared.bus import reader, store
+from shared.bus import store
 from shared.bus.publisher import Publisher
 from shared.contracts import status as status_words
 from shared.contracts import subjects
@@ -52,62 +54,115 @@ async def _desired(js: JetStreamContext, state: tracker.Tracker) -> None:
             if token not in index.TOKENS:
                 continue
             record = store.Record.from_bytes(entry.value)
+            if token == index.FD_TOKEN:
+                _desired_fd(state, record)
+                continue
             owners = state.index.record(token, record.document, generation=record.generation, deleted=record.deleted)
             for owner in owners:  # its Propagation may lack (or still hold) the companion
                 state.touch((owner.namespace, owner.name))
-            if token == index.FD_TOKEN:
-                at = index.key_of(token, record.document)[1:]
-                if record.deleted:
-                    state.forget(at)
-                else:
-                    state.live(at)
-                    state.touch(at)
     finally:
         with contextlib.suppress(Exception):
             await watcher.stop()  # type: ignore[no-untyped-call]
 
 
-def _fleet_message(state: tracker.Tracker, found: reader.StatusMessage) -> None:
+def _desired_fd(state: tracker.Tracker, record: store.Record) -> None:
+    at = index.key_of(index.FD_TOKEN, record.document)[1:]
+    changed = state.index.record_fd(record.document, generation=record.generation, deleted=record.deleted)
+    if record.deleted:
+        state.forget(at)
+    elif changed:  # else this replica's handler recorded (and answered) it already
+        state.live(at)
+        state.touch(at)
+
+
+def _address(msg: Msg) -> subjects.ObjectAddress | None:
     try:
-        _, address = subjects.parse_object(found.subject)
+        return subjects.parse_object(msg.subject)[1]
     except subjects.SubjectError:
+        return None
+
+
+def _document(msg: Msg) -> tuple[dict[str, Any], bool] | None:
+    """The status document and whether it says the object is gone (``None``: not a document)."""
+    doc = orjson.loads(msg.data)
+    if not isinstance(doc, dict):
+        return None
+    st = doc.get("status")
+    return doc, isinstance(st, dict) and st.get("phase") == status_words.DELETED
+
+
+def _cluster_message(state: tracker.Tracker, msg: Msg) -> None:
+    address, found = _address(msg), _document(msg)
+    if address is None or found is None:
         return
-    doc = found.document
-    gone = found.phase == status_words.DELETED
-    if address.kind == "cluster":
-        labels = (doc.get("status") or {}).get("labels") or (doc.get("metadata") or {}).get("labels") or {}
-        ready = (doc.get("status") or {}).get("ready")
-        state.cluster(address.name, None if gone else labels, ready=ready if isinstance(ready, bool) else None)
-    elif address.kind == "propagation":
-        owner = observed.owner_of(doc)
-        if owner is not None:
-            state.fleet(owner, None if gone else observed.fleet_view(doc))
-    elif address.kind == "deployment" and address.namespace is not None:
-        at = (address.namespace, address.name)
-        if state.index.fd(*at) is not None:
-            state.deployment(at, None if gone else observed.members(doc))
+    doc, gone = found
+    labels = (doc.get("status") or {}).get("labels") or (doc.get("metadata") or {}).get("labels") or {}
+    ready = (doc.get("status") or {}).get("ready")
+    state.cluster(address.name, None if gone else labels, ready=ready if isinstance(ready, bool) else None)
 
 
-def _own_message(state: tracker.Tracker, found: reader.StatusMessage) -> None:
+def _propagation_message(state: tracker.Tracker, msg: Msg) -> None:
+    found = _document(msg)
+    if found is None:
+        return
+    doc, gone = found
+    owner = observed.owner_of(doc)
+    if owner is not None:
+        state.fleet(owner, None if gone else observed.fleet_view(doc))
+
+
+def _deployment_message(state: tracker.Tracker, msg: Msg) -> None:
+    address = _address(msg)
+    if address is None or address.namespace is None or not state.index.knows_fd(address.namespace, address.name):
+        return  # not one of ours: not worth parsing
+    found = _document(msg)
+    if found is not None:
+        doc, gone = found
+        state.deployment((address.namespace, address.name), None if gone else observed.members(doc))
+
+
+def _own_message(state: tracker.Tracker, msg: Msg) -> None:
+    address, found = _address(msg), _document(msg)
+    if address is None or address.namespace is None or found is None:
+        return
+    body = found[0].get("status")
+    if isinstance(body, dict):
+        state.on_bus((address.namespace, address.name), body, sequence=msg.metadata.sequence.stream)
+
+
+async def _follow(js: JetStreamContext, subject: str, on: Callable[[Msg], None]) -> None:
+    """Hand ``on`` the last status of every subject matching ``subject``, then every new one, as
+    each arrives (like :func:`shared.bus.reader.watch`, without a queue and a parsed copy of
+    every message in between), until cancelled."""
+
+    async def deliver(msg: Msg) -> None:
+        try:
+            on(msg)
+        except Exception:  # one bad message must not stop the others
+            log.warning("federated.status_unreadable", subject=msg.subject, exc_info=True)
+
+    sub = await js.subscribe(
+        subject,
+        cb=deliver,
+        ordered_consumer=True,
+        deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+        stream=subjects.STATUS_STREAM,
+    )
     try:
-        _, address = subjects.parse_object(found.subject)
-    except subjects.SubjectError:
-        return
-    body = found.document.get("status")
-    if address.namespace is not None and isinstance(body, dict):
-        state.on_bus((address.namespace, address.name), body)
-
-
-async def _follow(js: JetStreamContext, subject: str, on: Callable[[reader.StatusMessage], None]) -> None:
-    async for found in reader.watch(js, subject):
-        on(found)
+        await asyncio.Event().wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
 
 
 async def observe(js: JetStreamContext, state: tracker.Tracker) -> None:
-    """Keep ``state`` up to date with the desired state and the statuses on the bus."""
+    """Keep ``state`` up to date with the desired state and the statuses on the bus (of the
+    fleet, only the kinds a FederatedDeployment's status reads)."""
     await asyncio.gather(
         _desired(js, state),
-        _follow(js, subjects.statuses("fleet"), lambda m: _fleet_message(state, m)),
+        _follow(js, subjects.statuses("fleet", "cluster"), lambda m: _cluster_message(state, m)),
+        _follow(js, subjects.statuses("fleet", "propagation"), lambda m: _propagation_message(state, m)),
+        _follow(js, subjects.statuses("fleet", "deployment"), lambda m: _deployment_message(state, m)),
         _follow(js, subjects.statuses(SERVICE, index.FD_TOKEN), lambda m: _own_message(state, m)),
     )
 
@@ -134,7 +189,7 @@ async def publish(
     fleet does not hold and this replica did not send (see :meth:`.tracker.Tracker.unpropagated`)
     is published first."""
     now = clock or (lambda: datetime.now(UTC))
-    ticker = asyncio.create_task(_deadline_ticks(state))
+    ticker = asyncio.create_task(_deadline_ticks(state, now))
     try:
         while True:
             await state.wake.wait()
@@ -142,7 +197,7 @@ async def publish(
             # statuses): a short pause publishes one status for the burst instead of one each.
             await asyncio.sleep(COALESCE.total_seconds())
             state.wake.clear()
-            batch, state.dirty = state.dirty, set()
+            batch = state.take_dirty()
             await _bounded((lambda at=at: _publish_one(state, publisher, fleet, at, now())) for at in sorted(batch))
     finally:
         ticker.cancel()
@@ -174,20 +229,20 @@ async def _publish_one(
     body = state.evaluate(at, now=now)
     if body is None:
         return
-    events = state.take_events(at)
     if state.changed(at, body):
         entry = state.index.fd(*at)
         if entry is None:
             return
         document = {**entry.document, "status": body}
+        state.publishing(at, body)
         try:
-            await publisher.status(fd_address(*at), document, causation_id=None)
+            ack = await publisher.status(fd_address(*at), document, causation_id=None)
         except Exception:
             log.warning("federated.status_publish_failed", federated_deployment=f"{at[0]}/{at[1]}", exc_info=True)
-            state.touch(at)
+            state.not_published(at)
             return
-        state.published(at, body)
-    for event in events:
+        state.published(at, body, sequence=ack.seq)
+    for event in state.take_events(at):  # after the status: a failed publish keeps them for the retry
         name = "available" if event.reason == "Available" else "degraded"
         with contextlib.suppress(Exception):
             await publisher.event(
@@ -199,8 +254,8 @@ async def _publish_one(
             )
 
 
-async def _deadline_ticks(state: tracker.Tracker) -> None:
+async def _deadline_ticks(state: tracker.Tracker, now: Callable[[], datetime]) -> None:
     while True:
         await asyncio.sleep(DEADLINE_CHECK.total_seconds())
-        for at in state.progressing():
+        for at in state.overdue(now()):
             state.touch(at)

@@ -46,7 +46,7 @@ class Federated:
 
     async def propagate(self, entry: index.FederatedEntry) -> plan.FederatedPlan:
         planned = self.state.plan_of(entry)
-        document = propagation.document(entry.model, planned, generation=entry.generation)
+        document = self.state.propagation_of(entry)
         await self.fleet.apply(document)
         self.state.sent((entry.namespace, entry.name), document)
         return planned
@@ -66,14 +66,19 @@ class FederatedDeploymentHandler:
         shared = self._shared
         if obj.spec.placement.cluster_selector is not None and not shared.state.fleet_known.is_set():
             await self._fleet_known()
+        at = (obj.metadata.namespace or "default", obj.metadata.name)
         shared.index.put_fd(obj, record.document, generation=record.generation, uid=record.uid)
-        shared.state.live((obj.metadata.namespace or "default", obj.metadata.name))
-        entry = shared.index.fd(obj.metadata.namespace or "default", obj.metadata.name)
+        shared.state.live(at)
+        entry = shared.index.fd(*at)
         assert entry is not None
-        planned = await shared.propagate(entry)
-        body = shared.state.evaluate((entry.namespace, entry.name), now=datetime.now(UTC), planned=planned)
-        assert body is not None
-        shared.state.published((entry.namespace, entry.name), body)
+        shared.state.answering(at)
+        body = None
+        try:
+            planned = await shared.propagate(entry)
+            body = shared.state.evaluate(at, now=datetime.now(UTC), planned=planned)
+            assert body is not None
+        finally:
+            shared.state.answered(at, body)
         return body
 
     async def _fleet_known(self) -> None:

@@ -48,9 +48,21 @@ def key_of(token: str, document: Mapping[str, Any]) -> Key:
     return token, str(meta.get("namespace") or "default"), str(meta.get("name") or "")
 
 
+@dataclass(frozen=True, slots=True)
+class _Unparsed:
+    """A FederatedDeployment record from the bucket, parsed only when asked for: this replica's
+    handler usually records the same generation, already parsed, moments later."""
+
+    document: Mapping[str, Any]
+    generation: int
+    uid: str
+
+
 class Index:
     def __init__(self) -> None:
         self._fds: dict[tuple[str, str], FederatedEntry] = {}
+        self._unparsed: dict[tuple[str, str], _Unparsed] = {}
+        """Newer than what ``_fds`` holds for the same key."""
         self._companions: dict[Key, tuple[int, companions.Companion]] = {}
         self._by_namespace: dict[str, set[Key]] = {}
         self._versions: dict[str, int] = {}
@@ -70,20 +82,47 @@ class Index:
         """Record ``model``; ``False`` when a newer generation is already known."""
         entry = FederatedEntry(model, document, generation, uid)
         at = (entry.namespace, entry.name)
-        known = self._fds.get(at)
-        if known is not None and known.generation > generation:
+        if self._generation(at) > generation:
             return False
+        self._unparsed.pop(at, None)
         self._fds[at] = entry
         return True
 
+    def _generation(self, at: tuple[str, str]) -> int:
+        """The newest generation known of ``at`` (0: none)."""
+        unparsed = self._unparsed.get(at)
+        if unparsed is not None:
+            return unparsed.generation
+        known = self._fds.get(at)
+        return known.generation if known is not None else 0
+
     def drop_fd(self, namespace: str, name: str) -> FederatedEntry | None:
+        self._unparsed.pop((namespace, name), None)
         return self._fds.pop((namespace, name), None)
 
+    def knows_fd(self, namespace: str, name: str) -> bool:
+        """Whether ``namespace/name`` is a FederatedDeployment (without parsing one not parsed yet)."""
+        at = (namespace, name)
+        return at in self._fds or at in self._unparsed
+
     def fd(self, namespace: str, name: str) -> FederatedEntry | None:
-        return self._fds.get((namespace, name))
+        at = (namespace, name)
+        if at in self._unparsed:
+            self._parse(at)
+        return self._fds.get(at)
 
     def fds(self) -> Iterator[FederatedEntry]:
+        for at in list(self._unparsed):
+            self._parse(at)
         return iter(list(self._fds.values()))
+
+    def _parse(self, at: tuple[str, str]) -> None:
+        unparsed = self._unparsed.pop(at)
+        try:
+            model = apps.FederatedDeployment.model_validate(dict(unparsed.document))
+        except pydantic.ValidationError:
+            return  # the processor validated it; a record that no longer parses is not ours to judge
+        self._fds[at] = FederatedEntry(model, unparsed.document, unparsed.generation, unparsed.uid)
 
     # -- companions -------------------------------------------------------------------------
 
@@ -119,7 +158,7 @@ class Index:
     def owners_of(self, model: companions.Companion) -> list[FederatedEntry]:
         """The FederatedDeployments ``model`` follows (module :mod:`.companions` says which)."""
         namespace = model.metadata.namespace or "default"
-        here = [fd for fd in self._fds.values() if fd.namespace == namespace]
+        here = [fd for fd in self.fds() if fd.namespace == namespace]
         if not here:
             return []
         same = (model.kind, model.metadata.name)
@@ -140,48 +179,55 @@ class Index:
 
     # -- any kind, from a desired-state record ----------------------------------------------
 
-    def _known(self, token: str, key: Key, generation: int) -> bool:
-        if token == FD_TOKEN:
-            known = self._fds.get((key[1], key[2]))
-            return known is not None and known.generation >= generation
-        found = self._companions.get(key)
-        return found is not None and found[0] >= generation
-
     def record(
         self, token: str, document: Mapping[str, Any], *, generation: int, deleted: bool
     ) -> list[FederatedEntry]:
         """Apply a record of the apps bucket (kinds other than ours are ignored); returns the
         FederatedDeployments a companion belonged to before or belongs to now."""
+        if token == FD_TOKEN:
+            self.record_fd(document, generation=generation, deleted=deleted)
+            return []
         if token not in TOKENS:
             return []
         key = key_of(token, document)
-        before = [] if token == FD_TOKEN else self._owners_at(key)
+        before = self._owners_at(key)
         self._record(token, key, document, generation=generation, deleted=deleted)
-        return [] if token == FD_TOKEN else [*before, *self._owners_at(key)]
+        return [*before, *self._owners_at(key)]
+
+    def record_fd(self, document: Mapping[str, Any], *, generation: int, deleted: bool) -> bool:
+        """Apply a FederatedDeployment record of the apps bucket; whether it changed what is known
+        (``False``: this generation or a newer one is known already, e.g. from this replica's
+        handler). It is parsed when first asked for."""
+        _, namespace, name = key_of(FD_TOKEN, document)
+        at = (namespace, name)
+        known = self._generation(at)
+        if deleted:
+            if known == 0 or known > generation:
+                return False
+            self.drop_fd(namespace, name)
+            return True
+        if known >= generation:
+            return False
+        meta = document.get("metadata") or {}
+        self._unparsed[at] = _Unparsed(document, generation, str(meta.get("uid") or ""))
+        return True
 
     def _owners_at(self, key: Key) -> list[FederatedEntry]:
         known = self.companion(key)
         return [] if known is None else self.owners_of(known)
 
     def _record(self, token: str, key: Key, document: Mapping[str, Any], *, generation: int, deleted: bool) -> None:
+        """A companion's record."""
+        known = self._companions.get(key)
         if deleted:
-            if token == FD_TOKEN:
-                known = self._fds.get((key[1], key[2]))
-                if known is not None and known.generation <= generation:
-                    self.drop_fd(key[1], key[2])
-            else:
-                known_c = self._companions.get(key)
-                if known_c is not None and known_c[0] <= generation:
-                    self.drop_companion(key)
+            if known is not None and known[0] <= generation:
+                self.drop_companion(key)
             return
-        if self._known(token, key, generation):
+        if known is not None and known[0] >= generation:
             return  # recorded already (by this replica's handler): no need to parse it again
         try:
             model = kinds.for_token("apps", token).model.model_validate(dict(document))
         except pydantic.ValidationError:
             return  # the processor validated it; a record that no longer parses is not ours to judge
-        if isinstance(model, apps.FederatedDeployment):
-            meta = document.get("metadata") or {}
-            self.put_fd(model, document, generation=generation, uid=str(meta.get("uid") or ""))
-        elif isinstance(model, workloads.Service | workloads.Ingress | workloads.ConfigMap | workloads.Secret):
+        if isinstance(model, workloads.Service | workloads.Ingress | workloads.ConfigMap | workloads.Secret):
             self.put_companion(model, generation=generation)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,23 @@ def resume(body: Mapping[str, Any]) -> status.AppStatus | None:
     return status.AppStatus(phase, generation, clusters, tuple(conditions), since, once)
 
 
+def _shown(view: observed.FleetView) -> tuple[Any, ...]:
+    """What of the fleet's view a status depends on: the phases move with every binding update
+    and show nowhere, except a line that cannot be scheduled."""
+    lines = tuple((p.kind, p.name, p.clusters, p.phase == "Unschedulable") for p in view.placed)
+    return view.generation, view.fingerprint, lines
+
+
+@dataclass(frozen=True, slots=True)
+class _Proposal:
+    """The Propagation document of one entry and plan, and its fingerprint (made once)."""
+
+    entry: index.FederatedEntry
+    planned: plan.FederatedPlan
+    document: dict[str, Any]
+    fingerprint: str
+
+
 class Tracker:
     def __init__(self, idx: index.Index, *, progress_deadline: timedelta = status.DEFAULT_PROGRESS_DEADLINE) -> None:
         self.index = idx
@@ -71,13 +89,17 @@ class Tracker:
         self._labels_version = 0
         self._ready: dict[str, bool] = {}
         self._plans: dict[At, tuple[tuple[int, str, int, int], plan.FederatedPlan]] = {}
+        self._proposals: dict[At, _Proposal] = {}
         self._sent: dict[At, str] = {}
         self._fleet: dict[At, observed.FleetView] = {}
         self._members: dict[At, tuple[observed.Member, ...]] = {}
         self._previous: dict[At, status.AppStatus] = {}
         self._published: dict[At, dict[str, Any]] = {}
+        self._publishing: dict[At, dict[str, Any]] = {}
+        self._published_seq: dict[At, int] = {}
         self._events: dict[At, list[status.Event]] = {}
         self._deleted: set[At] = set()
+        self._answering: set[At] = set()
         self.dirty: set[At] = set()
         self.wake = asyncio.Event()
         self.fleet_known = asyncio.Event()
@@ -109,25 +131,40 @@ class Tracker:
                 self.touch((fd.namespace, fd.name))
 
     def fleet(self, at: At, view: observed.FleetView | None) -> None:
+        """The fleet's status of ``at``'s Propagation (``None``: it has none). A status that says
+        nothing new (the fleet re-publishing details the status does not show) changes nothing."""
         if view is None:
-            self._fleet.pop(at, None)
+            if self._fleet.pop(at, None) is None:
+                return
         else:
+            before = self._fleet.get(at)
             self._fleet[at] = view
+            if before is not None and _shown(before) == _shown(view):
+                return
         self.touch(at)
 
     def deployment(self, at: At, members: tuple[observed.Member, ...] | None) -> None:
+        """The members' view of ``at``'s Deployment (``None``: the fleet reports none)."""
         if members is None:
-            self._members.pop(at, None)
+            if self._members.pop(at, None) is None:
+                return
+        elif self._members.get(at) == members:
+            return
         else:
             self._members[at] = members
         self.touch(at)
 
-    def on_bus(self, at: At, body: Mapping[str, Any]) -> None:
-        """A status of ours seen on the bus (ours, the processor's, another replica's)."""
+    def on_bus(self, at: At, body: Mapping[str, Any], *, sequence: int = 0) -> None:
+        """A status of ours seen on the bus (ours, the processor's, another replica's) at stream
+        ``sequence`` (0: not known)."""
         if body.get("phase") == "Deleted":
             self.forget(at)
             return
         self._deleted.discard(at)
+        if sequence and sequence <= self._published_seq.get(at, 0):
+            return  # what this replica published, or older: the status on the bus is newer
+        if body == self._published.get(at) or body == self._publishing.get(at):
+            return  # this replica's own (its handler's answer, or being published): nothing to re-check
         self._published[at] = dict(body)
         if at not in self._previous:
             found = resume(body)
@@ -135,8 +172,46 @@ class Tracker:
                 self._previous[at] = found
         self.touch(at)
 
-    def published(self, at: At, body: Mapping[str, Any]) -> None:
+    def publishing(self, at: At, body: Mapping[str, Any]) -> None:
+        """``body`` is being published as ``at``'s status (its echo may come before the acknowledgement)."""
+        self._publishing[at] = dict(body)
+
+    def published(self, at: At, body: Mapping[str, Any], *, sequence: int = 0) -> None:
+        """``body`` is ``at``'s status on the bus now (published at stream ``sequence``, 0: not
+        known yet, as for a handler's answer the processor publishes)."""
+        self._publishing.pop(at, None)
         self._published[at] = dict(body)
+        if sequence:
+            self._published_seq[at] = sequence
+
+    def not_published(self, at: At) -> None:
+        """Publishing ``at``'s status failed: evaluate it again."""
+        self._publishing.pop(at, None)
+        self.touch(at)
+
+    def answering(self, at: At) -> None:
+        """A handler is working on ``at`` and will answer with its status (:meth:`answered`):
+        until then the publisher leaves it alone, as it would publish the same status twice."""
+        self._answering.add(at)
+
+    def answered(self, at: At, body: Mapping[str, Any] | None) -> None:
+        """A handler evaluated ``at`` just now, with everything learnt so far, and answers with
+        ``body``: the publisher has nothing to re-check for it, unless events wait. ``None``:
+        the handler failed; the publisher evaluates it again."""
+        self._answering.discard(at)
+        if body is None:
+            self.touch(at)
+            return
+        self.published(at, body)
+        if self._events.get(at):
+            self.touch(at)
+        else:
+            self.dirty.discard(at)
+
+    def take_dirty(self) -> set[At]:
+        """What changed since the last call, for the publisher (less what a handler is answering)."""
+        batch, self.dirty = self.dirty, set()
+        return batch - self._answering if self._answering else batch
 
     def forget(self, at: At) -> None:
         """The FederatedDeployment is deleted: no more status for it."""
@@ -145,8 +220,11 @@ class Tracker:
         self._members.pop(at, None)
         self._previous.pop(at, None)
         self._published.pop(at, None)
+        self._publishing.pop(at, None)
+        self._published_seq.pop(at, None)
         self._events.pop(at, None)
         self._plans.pop(at, None)
+        self._proposals.pop(at, None)
         self._sent.pop(at, None)
         self.dirty.discard(at)
 
@@ -160,9 +238,15 @@ class Tracker:
         self.dirty.add(at)
         self.wake.set()
 
-    def progressing(self) -> list[At]:
-        """FederatedDeployments still rolling out (the progress deadline may pass)."""
-        return [at for at, st in self._previous.items() if st.phase is status.Phase.PROGRESSING]
+    def overdue(self, now: datetime) -> list[At]:
+        """FederatedDeployments still rolling out past the progress deadline (now ``Degraded``):
+        what the clock alone changes, as nothing else would evaluate them again."""
+        since = now - self._deadline
+        return [
+            at
+            for at, st in self._previous.items()
+            if st.phase is status.Phase.PROGRESSING and st.progressing_since < since
+        ]
 
     # -- the status ---------------------------------------------------------------------------
 
@@ -182,27 +266,47 @@ class Tracker:
         self._plans[at] = (key, planned)
         return planned
 
+    def _proposal(self, entry: index.FederatedEntry) -> _Proposal:
+        at = (entry.namespace, entry.name)
+        planned = self.plan_of(entry)
+        cached = self._proposals.get(at)
+        if cached is not None and cached.entry is entry and cached.planned is planned:
+            return cached
+        document = propagation.document(entry.model, planned, generation=entry.generation)
+        found = _Proposal(entry, planned, document, propagation.fingerprint(document))
+        self._proposals[at] = found
+        return found
+
     def propagation_of(self, entry: index.FederatedEntry) -> dict[str, Any]:
-        return propagation.document(entry.model, self.plan_of(entry), generation=entry.generation)
+        """The Propagation of ``entry`` as planned now (the same document until the plan changes)."""
+        return self._proposal(entry).document
 
     def sent(self, at: At, document: dict[str, Any]) -> None:
         """This replica published ``document`` as ``at``'s Propagation."""
-        self._sent[at] = propagation.fingerprint(document)
+        cached = self._proposals.get(at)
+        self._sent[at] = (
+            cached.fingerprint
+            if cached is not None and cached.document is document
+            else (propagation.fingerprint(document))
+        )
 
     def unpropagated(self, at: At) -> dict[str, Any] | None:
-        """The Propagation to publish for ``at`` when neither this replica sent it nor the fleet
-        holds it: what another replica's handler could not know (a companion it had not seen yet)."""
+        """The Propagation to publish for ``at`` when what this replica sent, or else what the
+        fleet holds, differs from its plan here: what another replica's handler could not know
+        (a companion it had not seen yet). Neither known: none - the replica whose handler
+        accepted it publishes it (its intent is redelivered until it has)."""
         entry = self.index.fd(*at)
         if entry is None or at in self._deleted:
             return None
+        sent, fleet = self._sent.get(at), self._fleet.get(at)
+        if sent is None and fleet is None:
+            return None
         if entry.model.spec.placement.cluster_selector is not None and not self.fleet_known.is_set():
             return None
-        document = self.propagation_of(entry)
-        mark = propagation.fingerprint(document)
-        fleet = self._fleet.get(at)
-        if mark == self._sent.get(at) or (fleet is not None and mark == fleet.fingerprint):
+        proposal = self._proposal(entry)
+        if proposal.fingerprint == sent or (fleet is not None and proposal.fingerprint == fleet.fingerprint):
             return None
-        return document
+        return proposal.document
 
     def evaluate(self, at: At, *, now: datetime, planned: plan.FederatedPlan | None = None) -> dict[str, Any] | None:
         """The status document of ``at`` now; queues its events. ``None``: unknown, deleted, or
