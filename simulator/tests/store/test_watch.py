@@ -83,3 +83,21 @@ async def test_a_waiting_reader_wakes_when_closed(store: ObjectStore) -> None:
     await asyncio.sleep(0.01)
     sub.close()
     assert await asyncio.wait_for(task, 1.0) == []
+
+
+async def test_subscriptions_without_selectors_share_one_event_per_write(store: ObjectStore) -> None:
+    rt = store.registry.by_key(CONFIGMAPS)
+    since = str(store.resource_version)
+    first = store.watch(rt, None, resource_version=since)
+    second = store.watch(rt, "default", resource_version=since)
+    labelled = store.watch(rt, None, resource_version=since, label_selector="app=web")
+    store.create(rt, "default", {**_cm("a"), "metadata": {"name": "a", "labels": {"app": "web"}}})
+    store.update(rt, "default", "a", _cm("a"))  # loses its label
+    (a1, m1), (a2, m2) = await anext(first.batches()), await anext(second.batches())
+    assert a1 is a2
+    assert m1 is m2
+    assert (a1.type, m1.type) == ("ADDED", "MODIFIED")
+    added, left = await anext(labelled.batches())
+    assert (added.type, left.type) == ("ADDED", "DELETED")
+    for sub in (first, second, labelled):
+        sub.close()

@@ -20,7 +20,7 @@ EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, and one of these
-# is made per write and subscription. Nobody changes them all the same.
+# is made per write. Read only all the same: subscriptions share them, as they share the object.
 @dataclass(slots=True)
 class WatchEvent:
     type: EventType
@@ -38,6 +38,8 @@ class Change:
     type: Literal["ADDED", "MODIFIED", "DELETED"]
     old: dict[str, Any] | None
     new: dict[str, Any]
+    event: WatchEvent | None = None
+    """The event every subscription without a selector gets, made by the first that asks."""
 
 
 class Subscription:
@@ -73,11 +75,13 @@ class Subscription:
         if self.namespace is not None and change.namespace != self.namespace:
             return
         if self.matcher is None:
-            # No selector (every controller's watch): no transitions to work out.
-            if change.type != "MODIFIED" or change.old is not None:
-                self._put(WatchEvent(change.type, change.new, change.resource_version))
-            else:
-                self._put(WatchEvent("ADDED", change.new, change.resource_version))
+            # No selector (every controller's watch): no transitions to work out, and one event
+            # for all such subscriptions.
+            event = change.event
+            if event is None:
+                kind = change.type if change.type != "MODIFIED" or change.old is not None else "ADDED"
+                event = change.event = WatchEvent(kind, change.new, change.resource_version)
+            self._put(event)
             return
         new_ok = self._matches(change.new)
         if change.type == "DELETED":
@@ -95,7 +99,8 @@ class Subscription:
 
     def _put(self, event: WatchEvent) -> None:
         self._pending.append(event)
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def _wake(self) -> None:
         waiter = self._waiter
