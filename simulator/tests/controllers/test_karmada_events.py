@@ -9,7 +9,7 @@ from typing import Any
 
 from kurator_sim import resources, topology
 from kurator_sim.clock import SimClock
-from kurator_sim.controllers import karmada_interpreter, karmada_names, karmada_webhook, kube_conditions
+from kurator_sim.controllers import karmada_interpreter, karmada_names, karmada_status, karmada_webhook, kube_conditions
 from kurator_sim.controllers.karmada_binding import BindingController
 from kurator_sim.controllers.karmada_detector import ResourceDetector, TemplateKey
 from kurator_sim.controllers.karmada_names import RESOURCE_BINDINGS
@@ -214,3 +214,25 @@ def test_set_condition_asks_a_clock_for_the_time_only_for_a_transition() -> None
     assert asked == ["now"]
     flipped = kube_conditions.set_condition(again, {**ready, "status": "False"}, "2026-01-01T00:00:02Z")
     assert flipped[0]["lastTransitionTime"] == "2026-01-01T00:00:02Z"
+
+
+async def test_member_object_changes_close_together_make_one_status_reconcile() -> None:
+    controller = BindingStatusController(fleet=make_fleet())
+    key = (RESOURCE_BINDINGS, "default", "web-deployment")
+    annotations = {karmada_names.RB_NAME: "web-deployment", karmada_names.RB_NAMESPACE: "default"}
+    copies = [
+        {"metadata": {"name": "web", "namespace": "default", "resourceVersion": rv, "annotations": annotations}}
+        for rv in ("3", "4")
+    ]
+    for copy in copies:
+        controller._on_member_object(event("MODIFIED", copy))
+    assert len(controller._queue) == 0
+    assert (await asyncio.wait_for(controller._queue.get(), 1)) == key
+    await asyncio.sleep(karmada_status.MEMBER_COALESCE_SECONDS / 100 * 3)
+    assert len(controller._queue) == 0
+
+    # A reconcile in the meantime reads the member objects itself: the pending one is dropped.
+    controller._on_member_object(event("MODIFIED", copies[0]))
+    controller.reconcile(key)
+    await asyncio.sleep(karmada_status.MEMBER_COALESCE_SECONDS / 100 * 3)
+    assert len(controller._queue) == 0

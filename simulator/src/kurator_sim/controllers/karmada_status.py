@@ -10,7 +10,8 @@ members keep their last reported status. The binding then gets ``status.aggregat
 have been successfully applied" / ``FullyAppliedFailed``), and the resource template in the host
 gets the aggregated status (``AggregateStatus``; Deployments: replica counters summed).
 Triggers: bindings (specification changes only) and works in the host (not this controller's own
-manifest status writes), and every propagated object in the members.
+manifest status writes), and every propagated object in the members (changes within
+``MEMBER_COALESCE_SECONDS`` of the first handled by one reconcile).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ from kurator_sim.store.watch import WatchEvent
 
 Obj = dict[str, Any]
 
+MEMBER_COALESCE_SECONDS = 0.1
+"""Member object changes within this long (simulated seconds) of the first are collected together:
+the members' Deployment controllers post the same rollout's statuses within moments of each
+other, and one reconcile then writes the binding and template status once, not once per member."""
+
 FULLY_APPLIED = "FullyApplied"
 FULLY_APPLIED_SUCCESS = ("FullyAppliedSuccess", "All works have been successfully applied")
 FULLY_APPLIED_FAILED = ("FullyAppliedFailed", "Failed to apply all works, see status.aggregatedStatus for details")
@@ -68,6 +74,8 @@ class BindingStatusController:
         """Per binding: the ``(uid, generation, deletionTimestamp)`` last seen (status writes change nothing here)."""
         self._own_writes: dict[tuple[str, str], str] = {}
         """Per ``Work`` (namespace, name): the resource version of this controller's last status write."""
+        self._soon: dict[BindingKey, asyncio.TimerHandle] = {}
+        """Bindings to reconcile once ``MEMBER_COALESCE_SECONDS`` are up (a reconcile before that cancels)."""
         self._tg: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
@@ -86,6 +94,9 @@ class BindingStatusController:
         finally:
             self._tg = None
             self._queue.close()
+            for handle in self._soon.values():
+                handle.cancel()
+            self._soon = {}
 
     # --- events -----------------------------------------------------------------------------
 
@@ -131,11 +142,25 @@ class BindingStatusController:
         self._member_watches.add(rt.key)
         for member in self.fleet.members.values():
             member_rt: ResourceType = member.store.registry.by_key(rt.key)
-            self._tg.create_task(kube_workqueue.watch(member.store, member_rt, self._on_annotated))
+            self._tg.create_task(kube_workqueue.watch(member.store, member_rt, self._on_member_object))
+
+    def _on_member_object(self, event: WatchEvent) -> None:
+        key = _binding_key(annotations_of(event.object))
+        if key is None or key in self._soon:
+            return
+        loop = asyncio.get_running_loop()
+        self._soon[key] = loop.call_later(self.clock.real_seconds(MEMBER_COALESCE_SECONDS), self._due, key)
+
+    def _due(self, key: BindingKey) -> None:
+        if self._soon.pop(key, None) is not None:
+            self._queue.add(key)
 
     # --- reconcile --------------------------------------------------------------------------
 
     def reconcile(self, key: BindingKey) -> None:
+        handle = self._soon.pop(key, None)
+        if handle is not None:
+            handle.cancel()  # this reconcile reads the member objects as they are now
         rt_key, namespace, name = key
         rt = self.binding_rts[rt_key]
         # Read-only views of stored objects here (statuses are built anew and the store copies them).

@@ -30,7 +30,9 @@ Obj = dict[str, Any]
 DOWN_POLL_SECONDS = 2.0
 """How often a down member is looked at again (it sends no events)."""
 COALESCE_SECONDS = 0.5
-"""Events within this long of the first one are handled by one sync of the member."""
+"""Events are handled by one sync of the member at the next multiple of this many simulated
+seconds: the same instants for every member, so a rollout that reaches several members at once
+has their statuses posted together (and Karmada's status controller collects them in one go)."""
 
 
 _Key = tuple[str, str, str]
@@ -150,7 +152,8 @@ class DeploymentController:
             self._repack.add(member)
             if member not in self._armed:
                 self._armed.add(member)
-                queue.add_after(member, COALESCE_SECONDS)
+                now = self.clock.elapsed()
+                queue.add_after(member, COALESCE_SECONDS - now % COALESCE_SECONDS)
 
         return on_event
 
