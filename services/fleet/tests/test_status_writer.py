@@ -16,8 +16,10 @@ from typing import Any, cast
 
 import orjson
 import pytest
+from nats.aio.msg import Msg
 
 from kurator_fleet import observed
+from kurator_fleet.watchers import mirror as mirror_module
 from kurator_fleet.watchers import placements
 from kurator_fleet.watchers.mirror import StatusMirror
 from kurator_fleet.watchers.publishing import StatusWriter
@@ -53,7 +55,7 @@ class Delivery:
         self.subject = subject
         self.headers = {"ce-source": source}
         self.data = data
-        self.metadata = type("Meta", (), {"sequence": type("Seq", (), {"stream": seq})()})()
+        self.reply = f"$JS.ACK.KURATOR_STATUS.mirror.1.{seq}.{seq}.1764200000000000000.0"
 
 
 def observation(phase: str) -> observed.Observation:
@@ -128,6 +130,20 @@ async def test_changes_within_the_window_make_one_message_with_the_last(
 
 async def _count_at_least(recorder: Recorder, n: int) -> bool:
     return len(recorder.sent) >= n
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "$JS.ACK.KURATOR_STATUS.mirror.1.42.7.1764200000000000000.0",
+        "$JS.ACK.hub.ACCOUNTHASH.KURATOR_STATUS.mirror.1.42.7.1764200000000000000.0.r4nd0m",
+        "$JS.ACK.hub.ACCOUNTHASH.KURATOR_STATUS.mirror.1.42.7.1764200000000000000.0",
+    ],
+)
+def test_the_mirror_reads_the_stream_sequence_as_nats_py_does(reply: str) -> None:
+    assert mirror_module._stream_sequence(reply) == Msg.Metadata._from_reply(reply).sequence.stream == 42
+    assert mirror_module._stream_sequence("_INBOX.abc") is None
+    assert mirror_module._stream_sequence(None) is None
 
 
 @pytest.fixture

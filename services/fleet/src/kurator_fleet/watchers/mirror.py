@@ -163,9 +163,8 @@ class StatusMirror:
         own = headers.get("ce-source") == self._own
         if own and msg.subject in self._inflight:
             return  # the acknowledgement records it
-        try:
-            seq = msg.metadata.sequence.stream
-        except Exception:  # not a JetStream delivery (cannot happen on this subscription)
+        seq = _stream_sequence(msg.reply)
+        if seq is None:  # not a JetStream delivery (cannot happen on this subscription)
             return
         if own:
             entry = self._entries.get(self._address(msg.subject) or _NOWHERE)
@@ -199,6 +198,23 @@ class StatusMirror:
 
 
 _NOWHERE = subjects.ObjectAddress("fleet", "none", None, "none")
+
+
+def _stream_sequence(reply: str | None) -> int | None:
+    """The stream sequence in a JetStream delivery's reply subject, read as nats-py's
+    ``Msg.metadata`` reads it without building the rest (most deliveries need only this):
+    ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...``, or with a domain and an
+    account hash after ``ACK`` (the v2 form, 11 or 12 tokens)."""
+    if not reply:
+        return None
+    tokens = reply.split(".")
+    if len(tokens) < 9 or tokens[0] != "$JS" or tokens[1] != "ACK":
+        return None
+    try:
+        return int(tokens[5] if len(tokens) == 9 else tokens[7])
+    except ValueError:
+        return None
+
 
 _status_subject = functools.lru_cache(maxsize=65536)(subjects.status)
 """An object's status subject, encoded once rather than on every publish."""
