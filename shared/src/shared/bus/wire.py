@@ -1,4 +1,4 @@
-"""The nats-py client the services connect with: the same protocol, cheaper message headers.
+"""The nats-py client the services connect with: the same protocol, cheaper per message.
 
 Every kurator-py message carries about ten headers (the CloudEvents binding, ``Nats-Msg-Id``,
 trace context). nats-py encodes them one at a time on every publish (strip the name, match it
@@ -12,6 +12,9 @@ the per-name work done once per distinct name (a bounded cache: names come from 
 set, values do not) and the per-value work done on one joined string. Anything unusual (a
 name not seen yet, a value with a line break, a name with surrounding blanks) takes nats-py's
 own path, so the results are the same by construction.
+
+:meth:`Client.subscribe_inline` is for the JetStream acknowledgements every publish waits for
+(``shared.bus.jetstream``): they are handed over as the read loop parses them.
 """
 
 from __future__ import annotations
