@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -236,3 +237,16 @@ async def test_member_object_changes_close_together_make_one_status_reconcile() 
     controller.reconcile(key)
     await asyncio.sleep(karmada_status.MEMBER_COALESCE_SECONDS / 100 * 3)
     assert len(controller._queue) == 0
+
+
+def test_canonical_json_is_what_json_dumps_writes() -> None:
+    docs: list[Any] = [
+        deployment("web")["spec"]["template"],
+        {"clusterAffinity": {"clusterNames": ["b", "a"]}, "weight": 0.5},
+        {"big": 1e20, "small": [1e-7, 1.0, -3]},
+        {"ünïcode": "é", "none": None, "yes": True},
+        {"huge": 2**70},
+        {},
+    ]
+    for doc in docs:
+        assert karmada_names.canonical_json(doc) == json.dumps(doc, sort_keys=True, separators=(",", ":"))

@@ -8,8 +8,12 @@ Values are those of Karmada v1.16+ (``pkg/apis/policy/v1alpha1/well_known_consta
 from __future__ import annotations
 
 import functools
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 # --- resource coordinates in the host registry -----------------------------------------------
 CLUSTERS = ("cluster.karmada.io", "clusters")
@@ -126,6 +130,26 @@ def work_name(kind: str, name: str, namespace: str | None) -> str:
     base = f"{namespace}-{name}-{kind}" if namespace else f"{name}-{kind}"
     digest = fnv1a32(f"(string){base.lower()}".encode())
     return f"{name}-{safe_encode(str(digest))}"
+
+
+def canonical_json(obj: Any) -> str:
+    """``json.dumps(obj, sort_keys=True, separators=(",", ":"))``, by orjson where that gives the same text.
+
+    orjson writes non-ASCII characters as UTF-8 where ``json`` escapes them, and exponents as
+    ``1e20``/``1e-7`` where ``json`` writes ``1e+20``/``1e-07``; documents that may hold either
+    (rare in pod templates and placements) go to ``json``.
+    """
+    try:
+        out = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        out = b"\x80"  # not JSON orjson can write: let ``json`` say what it makes of it
+    if out.isascii() and not _FLOATS.search(out):
+        return out.decode()
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+_FLOATS = re.compile(rb"[0-9][eE][-+]?[0-9]")
+"""Where a number in exponent notation would be (text in strings may match too: then ``json`` decides)."""
 
 
 def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:

@@ -21,14 +21,13 @@ the previous result, record the condition and retry with backoff.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import structlog
 
-from kurator_sim.controllers import kube_conditions, kube_workqueue
+from kurator_sim.controllers import karmada_names, kube_conditions, kube_workqueue
 from kurator_sim.controllers.karmada_names import (
     APPLIED_PLACEMENT,
     CLUSTER_RESOURCE_BINDINGS,
@@ -69,7 +68,7 @@ def parse_time(value: Any) -> datetime | None:
 
 def placement_fingerprint(placement_spec: Mapping[str, Any] | None) -> str:
     """Canonical JSON of a placement (what ``policy.karmada.io/applied-placement`` records)."""
-    return json.dumps(placement_spec or {}, sort_keys=True, separators=(",", ":"))
+    return karmada_names.canonical_json(placement_spec or {})
 
 
 def reschedule_requested(binding: Mapping[str, Any]) -> bool:

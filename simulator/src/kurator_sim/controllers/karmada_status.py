@@ -255,7 +255,7 @@ class BindingStatusController:
 
     def _item(self, work: Mapping[str, Any]) -> Obj:
         cluster_name = cluster_of(str(work["metadata"]["namespace"])) or ""
-        applied_condition = kube_conditions.find((work.get("status") or {}).get("conditions"), APPLIED)
+        applied_condition = kube_conditions.peek((work.get("status") or {}).get("conditions"), APPLIED)
         applied = applied_condition is not None and applied_condition.get("status") == "True"
         item: Obj = {"clusterName": cluster_name, "applied": applied, "health": "Unknown"}
         if not applied:

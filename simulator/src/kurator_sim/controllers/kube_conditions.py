@@ -14,15 +14,21 @@ Condition = dict[str, Any]
 
 
 def find(conditions: Iterable[Mapping[str, Any]] | None, type_: str) -> Condition | None:
+    cond = peek(conditions, type_)
+    return None if cond is None else dict(cond)
+
+
+def peek(conditions: Iterable[Mapping[str, Any]] | None, type_: str) -> Mapping[str, Any] | None:
+    """The condition ``type_`` itself, not a copy (read only), or ``None``."""
     for cond in conditions or ():
         if cond.get("type") == type_:
-            return dict(cond)
+            return cond
     return None
 
 
 def status_of(obj: Mapping[str, Any] | None, type_: str) -> str | None:
     """The ``status`` (``"True"``/``"False"``/``"Unknown"``) of condition ``type_`` of ``obj``."""
-    cond = find(((obj or {}).get("status") or {}).get("conditions"), type_)
+    cond = peek(((obj or {}).get("status") or {}).get("conditions"), type_)
     return None if cond is None else str(cond.get("status"))
 
 

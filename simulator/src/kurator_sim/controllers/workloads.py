@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kurator_sim.controllers import kube_capacity, kube_conditions, kube_workqueue
+from kurator_sim.controllers import karmada_names, kube_capacity, kube_conditions, kube_workqueue
 from kurator_sim.controllers.karmada_names import DEPLOYMENTS, NODES, fnv1a32, safe_encode
 from kurator_sim.fleet import Fleet, Member
 from kurator_sim.store.watch import WatchEvent
@@ -67,7 +66,7 @@ def max_unavailable(deployment: Mapping[str, Any], replicas: int) -> int:
 
 def replica_set_name(deployment: Mapping[str, Any]) -> str:
     template = ((deployment.get("spec") or {}).get("template")) or {}
-    digest = fnv1a32(json.dumps(template, sort_keys=True, separators=(",", ":")).encode())
+    digest = fnv1a32(karmada_names.canonical_json(template).encode())
     return f"{deployment['metadata']['name']}-{safe_encode(str(digest))}"
 
 
@@ -304,7 +303,7 @@ class DeploymentController:
 def _set(
     conditions: list[Obj], type_: str, value: str, reason: str, message: str, stamp: Callable[[], str]
 ) -> list[Obj]:
-    existing = kube_conditions.find(conditions, type_)
+    existing = kube_conditions.peek(conditions, type_)
     if existing is not None and (existing.get("status"), existing.get("reason"), existing.get("message")) == (
         value,
         reason,
