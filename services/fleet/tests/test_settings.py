@@ -15,8 +15,10 @@ def test_watch_settings_are_read_from_the_environment(monkeypatch: pytest.Monkey
     monkeypatch.setenv("KURATOR_PRESSURE_FREE_FRACTION", "0.2")
     monkeypatch.setenv("KURATOR_PRESSURE_RELIEF_FRACTION", "0.3")
     monkeypatch.setenv("KURATOR_WATCH_PUBLISHERS", "4")
+    monkeypatch.setenv("KURATOR_STATUS_SETTLE_SECONDS", "1.5")
     watch = WatcherSettings.from_service(FleetSettings())
     assert watch.coalesce == timedelta(0)
+    assert watch.settle == timedelta(seconds=1.5)
     assert (watch.pressure.enter, watch.pressure.leave) == (0.2, 0.3)
     assert watch.publishers == 4
 
@@ -24,4 +26,5 @@ def test_watch_settings_are_read_from_the_environment(monkeypatch: pytest.Monkey
 def test_defaults() -> None:
     watch = WatcherSettings.from_service(FleetSettings())
     assert watch.coalesce == timedelta(milliseconds=100)
+    assert watch.settle == timedelta(seconds=5)
     assert (watch.pressure.enter, watch.pressure.leave) == (0.1, 0.15)

@@ -16,3 +16,6 @@ class FleetSettings(ServiceSettings):
     """Concurrent status publishes of the watch side."""
     status_coalesce_seconds: float = Field(default=0.1, ge=0.0)
     """How long a workload's status waits for further changes before it is published (0: at once)."""
+    status_settle_seconds: float = Field(default=5.0, ge=0.0)
+    """While the status writer is busy, how long at most a change that moves no milestone (a
+    counter, a condition within the same phase) may wait to go out with the next step (0: never)."""
