@@ -20,6 +20,8 @@ class SimClock:
         self.scale = scale
         self._wall0 = datetime.now(UTC)
         self._mono0 = time.monotonic()
+        self._second: datetime | None = None
+        self._stamp = ""
 
     def elapsed(self) -> float:
         """Simulated seconds since start."""
@@ -30,7 +32,11 @@ class SimClock:
 
     def timestamp(self) -> str:
         """``metav1.Time`` format: RFC 3339, second precision, ``Z``."""
-        return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        # Every write stamps something, thousands a second under load: format each second once.
+        second = self.now().replace(microsecond=0)
+        if second != self._second:
+            self._second, self._stamp = second, second.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self._stamp
 
     def micro_timestamp(self) -> str:
         """``metav1.MicroTime`` format, as used by managedFields-free fields like lease renewals."""
