@@ -398,3 +398,43 @@ def test_webhook_protects_the_default_queue_and_queue_states(fleet: Fleet) -> No
     with pytest.raises(errors.ApiError) as info:
         store.update(queues, None, "q", queue, subresource="status")
     assert "queue state must be in [Open Closed]" in info.value.message
+
+
+async def test_deployment_writes_wake_no_pass_while_the_member_has_no_jobs(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kurator_sim.controllers import volcano as volcano_module
+
+    passes: list[str] = []
+    original = volcano_module._VolcanoScheduler.reconcile
+
+    def counted(self: Any) -> float:
+        passes.append(self.member.name)
+        return original(self)
+
+    monkeypatch.setattr(volcano_module._VolcanoScheduler, "reconcile", counted)
+    controller = VolcanoController(fleet=fleet, run_seconds=3600.0, start_seconds=1.0)
+    task = asyncio.create_task(controller.run())
+    try:
+        store = store_of(fleet, "cluster-beijing")
+        rt = store.registry.by_key(("apps", "deployments"))
+        await asyncio.sleep(0.05)
+        before = passes.count("cluster-beijing")
+        for i in range(5):
+            store.create(
+                rt,
+                "default",
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": f"web-{i}"},
+                    "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "c"}]}}},
+                },
+            )
+            await asyncio.sleep(0.005)
+        # At most the idle timer's pass, not one per Deployment.
+        assert passes.count("cluster-beijing") - before <= 1
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

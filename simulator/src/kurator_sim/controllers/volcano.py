@@ -165,11 +165,14 @@ class _VolcanoScheduler:
     async def run(self) -> None:
         rv = str(self.store.resource_version)
         watched = (self.jobs, self.queues, self.podgroups, self.nodes, self.pods, self.deployments)
-        subs = [self.store.watch(rt, None, resource_version=rv) for rt in watched]
+        # Nodes, pods and Deployments matter only for where jobs' pods go: without jobs their
+        # events (every Deployment status write, say) need no pass.
+        room = {self.nodes.key, self.pods.key, self.deployments.key}
+        subs = [(self.store.watch(rt, None, resource_version=rv), rt.key in room) for rt in watched]
         try:
             async with asyncio.TaskGroup() as group:
-                for sub in subs:
-                    group.create_task(self._pump(sub))
+                for sub, for_jobs in subs:
+                    group.create_task(self._pump(sub, for_jobs=for_jobs))
                 while True:
                     delay = 1.0 if self.member.faults.down else self._reconcile_safely()
                     with contextlib.suppress(TimeoutError):
@@ -177,12 +180,13 @@ class _VolcanoScheduler:
                             await self.wake.wait()
                     self.wake.clear()
         finally:
-            for sub in subs:
+            for sub, _ in subs:
                 sub.close()
 
-    async def _pump(self, sub: Subscription) -> None:
+    async def _pump(self, sub: Subscription, *, for_jobs: bool) -> None:
         async for _ in sub.events():
-            self.wake.set()
+            if not for_jobs or next(self.store.iter_raw(self.jobs), None) is not None:
+                self.wake.set()
 
     def _reconcile_safely(self) -> float:
         try:
