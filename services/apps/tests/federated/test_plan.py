@@ -332,3 +332,54 @@ def test_broken_variants_are_rejected_naming_the_field(
 def test_replica_placement_alone(seed_fd: Obj) -> None:
     where = placement.replica_placement(fd_plan.parse(seed_fd), clusters={})
     assert (where.total, where.per_cluster, where.exact) == (3, {"cluster-beijing": 2, "cluster-shanghai": 1}, True)
+
+
+# --- the Deployment's wire form without validating it again ---------------------------------------
+
+
+def _variants(seed: Obj) -> list[Obj]:
+    """The seed and templates that exercise each way the generated Deployment can differ."""
+    out = [copy.deepcopy(seed)]
+    template = seed["spec"]["template"]
+    no_selector = copy.deepcopy(seed)
+    no_selector["spec"]["template"]["spec"].pop("selector", None)
+    out.append(no_selector)
+    no_pod_labels = copy.deepcopy(seed)
+    no_pod_labels["spec"]["template"]["spec"]["template"].pop("metadata", None)
+    out.append(no_pod_labels)
+    annotated = copy.deepcopy(seed)
+    annotated["spec"]["template"]["metadata"] = {
+        "labels": {"tier": "web"},
+        "annotations": {"example.com/owner": "team-a", "note": "x"},
+    }
+    out.append(annotated)
+    extras = copy.deepcopy(seed)
+    extras["spec"]["template"]["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%"}}
+    extras["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"cpu": 0.5, "memory": "64Mi"}
+    }
+    out.append(extras)
+    assert template is seed["spec"]["template"]  # the seed itself is left alone
+    return out
+
+
+def test_the_deployment_built_from_checked_parts_is_what_validating_it_returns(seed_fd: Obj) -> None:
+    built = 0
+    for doc in _variants(seed_fd):
+        fd = fd_plan.parse(doc)
+        for replicas in (0, 3):
+            fast = fd_plan._checked_wire(fd, replicas)
+            slow = fd_plan._clean(fd_plan.deployment(fd, replicas))
+            if fast is not None:
+                built += 1
+                assert fast == slow
+    assert built >= 6  # the seed, the annotated and the extras templates take the short way
+
+
+def test_an_annotation_key_the_template_did_not_check_is_still_refused(seed_fd: Obj) -> None:
+    doc = copy.deepcopy(seed_fd)
+    doc["spec"]["template"]["metadata"] = {"annotations": {"not a key!": "x"}}
+    fd = fd_plan.parse(doc)
+    assert fd_plan._checked_wire(fd, 3) is None
+    with pytest.raises(ValueError, match="annotation"):
+        fd_plan.deployment(fd, 3)

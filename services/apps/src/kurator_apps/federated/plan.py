@@ -84,10 +84,30 @@ def deployment(fd: apps.FederatedDeployment, replicas: int) -> workloads.Deploym
     spec = template.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
     spec["replicas"] = replicas
     doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
-    model = workloads.Deployment.model_validate(doc)
-    if spec.get("selector") and ((spec["template"].get("metadata") or {}).get("labels")):
-        return model  # complete already: completing would validate the same document again
-    return model.completed()
+    return workloads.Deployment.model_validate(doc).completed()
+
+
+def _checked_wire(fd: apps.FederatedDeployment, replicas: int) -> dict[str, Any] | None:
+    """The Deployment's wire form, when everything validating it would check was checked with
+    ``fd`` already (its name and namespace, the template's labels and its whole spec are the
+    same models' with the same rules), so it is what validating and serializing it returns;
+    ``None`` when it has more to say: an annotation key (the template's are not checked), or a
+    selector or pod labels to complete (:func:`deployment`, :meth:`Deployment.completed`)."""
+    template = fd.spec.template
+    spec = template.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not spec.get("selector") or not (spec["template"].get("metadata") or {}).get("labels"):
+        return None
+    annotations = dict((template.metadata.annotations if template.metadata else None) or {})
+    if any(validation.label_key_error(key) for key in annotations):
+        return None
+    meta: dict[str, Any] = {"name": fd.metadata.name}
+    if fd.metadata.namespace:
+        meta["namespace"] = fd.metadata.namespace
+    if template.metadata is not None and template.metadata.labels:
+        meta["labels"] = dict(template.metadata.labels)
+    meta["annotations"] = {**annotations, OWNER_ANNOTATION: fd.metadata.name}
+    spec["replicas"] = replicas
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec}
 
 
 def _clean(model: workloads.Deployment) -> dict[str, Any]:
@@ -105,12 +125,12 @@ def plan(
 ) -> FederatedPlan:
     """What to propagate for ``fd`` over the fleet's ``clusters``, with the objects ``applied`` beside it."""
     where = placement.replica_placement(fd, clusters=clusters, template_uid=template_uid)
-    workload = deployment(fd, where.total)
-    wire = _clean(workload)
+    wire = _checked_wire(fd, where.total) or _clean(deployment(fd, where.total))
+    pod = wire["spec"]["template"]
     found = companions.find(
         namespace=fd.metadata.namespace,
-        pod_labels=workload.spec.template.labels,
-        pod_spec=wire["spec"]["template"]["spec"],  # the pod spec's own dump, read only
+        pod_labels=dict((pod.get("metadata") or {}).get("labels") or {}),
+        pod_spec=pod["spec"],  # read only
         applied=applied,
     )
     warnings = [f"{ref} is used by the pod template but was not applied with it" for ref in found.missing]
