@@ -37,6 +37,8 @@ log = structlog.get_logger(__name__)
 SERVICE: Final = "apps"
 DEADLINE_CHECK: Final = timedelta(seconds=5)
 COALESCE: Final = timedelta(milliseconds=25)
+SOURCE_HEADER: Final = "ce-source"
+"""The CloudEvents source of a message in binary mode (:func:`shared.contracts.cloudevents.headers`)."""
 
 
 def fd_address(namespace: str, name: str) -> subjects.ObjectAddress:
@@ -121,13 +123,16 @@ def _deployment_message(state: tracker.Tracker, msg: Msg) -> None:
         state.deployment((address.namespace, address.name), None if gone else observed.members(doc))
 
 
-def _own_message(state: tracker.Tracker, msg: Msg) -> None:
-    address, found = _address(msg), _document(msg)
-    if address is None or address.namespace is None or found is None:
+def _own_message(state: tracker.Tracker, msg: Msg, sources: frozenset[str]) -> None:
+    address = _address(msg)
+    if address is None or address.namespace is None:
         return
-    body = found[0].get("status")
-    if isinstance(body, dict):
-        state.on_bus((address.namespace, address.name), body, sequence=msg.metadata.sequence.stream)
+    at = (address.namespace, address.name)
+    if msg.headers and msg.headers.get(SOURCE_HEADER) in sources and state.knows_status(at):
+        return  # this process's own status (its handler's answer or its publisher's): known
+    found = _document(msg)
+    if found is not None and isinstance(body := found[0].get("status"), dict):
+        state.on_bus(at, body, sequence=msg.metadata.sequence.stream)
 
 
 async def _follow(js: JetStreamContext, subject: str, on: Callable[[Msg], None]) -> None:
@@ -155,15 +160,16 @@ async def _follow(js: JetStreamContext, subject: str, on: Callable[[Msg], None])
             await sub.unsubscribe()
 
 
-async def observe(js: JetStreamContext, state: tracker.Tracker) -> None:
+async def observe(js: JetStreamContext, state: tracker.Tracker, *, sources: frozenset[str] = frozenset()) -> None:
     """Keep ``state`` up to date with the desired state and the statuses on the bus (of the
-    fleet, only the kinds a FederatedDeployment's status reads)."""
+    fleet, only the kinds a FederatedDeployment's status reads). ``sources``: the CloudEvents
+    sources this process publishes FederatedDeployment statuses as."""
     await asyncio.gather(
         _desired(js, state),
         _follow(js, subjects.statuses("fleet", "cluster"), lambda m: _cluster_message(state, m)),
         _follow(js, subjects.statuses("fleet", "propagation"), lambda m: _propagation_message(state, m)),
         _follow(js, subjects.statuses("fleet", "deployment"), lambda m: _deployment_message(state, m)),
-        _follow(js, subjects.statuses(SERVICE, index.FD_TOKEN), lambda m: _own_message(state, m)),
+        _follow(js, subjects.statuses(SERVICE, index.FD_TOKEN), lambda m: _own_message(state, m, sources)),
     )
 
 

@@ -19,13 +19,14 @@ def build(context: ServiceContext) -> Extensions:
     shared = handlers.Federated(state, fleet)
     companion = handlers.CompanionHandler(shared)
     statuses = Publisher(context.nc, source=f"{context.publisher.source}/federated")
+    own = frozenset({context.publisher.source, statuses.source})  # the answers' and the publisher's
     return Extensions(
         handlers={
             index.FD_TOKEN: handlers.FederatedDeploymentHandler(shared),
             **dict.fromkeys(index.COMPANION_TOKENS, companion),
         },
         background=(
-            Background("federated-observe", lambda: follow.observe(context.js, state), singleton=False),
+            Background("federated-observe", lambda: follow.observe(context.js, state, sources=own), singleton=False),
             Background("federated-status", lambda: follow.publish(state, statuses, fleet), singleton=True),
         ),
     )

@@ -65,10 +65,13 @@ def resume(body: Mapping[str, Any]) -> status.AppStatus | None:
 
 
 def _shown(view: observed.FleetView) -> tuple[Any, ...]:
-    """What of the fleet's view a status depends on: the phases move with every binding update
-    and show nowhere, except a line that cannot be scheduled."""
-    lines = tuple((p.kind, p.name, p.clusters, p.phase == "Unschedulable") for p in view.placed)
-    return view.generation, view.fingerprint, lines
+    """What of the fleet's view a status depends on (:meth:`Tracker.evaluate`): the phases move
+    with every binding update and show nowhere, except the Deployment's when it cannot be
+    scheduled; the clusters show for companions only (the Deployment's are in the members')."""
+    deployment = view.line("Deployment")
+    companions = tuple((p.kind, p.name, p.clusters) for p in view.placed if p.kind != "Deployment")
+    unschedulable = deployment is not None and deployment.phase == "Unschedulable"
+    return view.generation, view.fingerprint, unschedulable, companions
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,11 @@ class Tracker:
             if found is not None:
                 self._previous[at] = found
         self.touch(at)
+
+    def knows_status(self, at: At) -> bool:
+        """Whether a status of ``at`` was published, answered or seen since this tracker started:
+        this process's own statuses coming back from the bus are then nothing new."""
+        return at in self._published or at in self._publishing
 
     def publishing(self, at: At, body: Mapping[str, Any]) -> None:
         """``body`` is being published as ``at``'s status (its echo may come before the acknowledgement)."""
