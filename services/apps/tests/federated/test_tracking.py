@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kurator_apps.federated import index, observed, status, tracker
+from kurator_apps.federated import index, observed, propagation, status, tracker
 from shared.contracts.models import apps
 
 Obj = dict[str, Any]
@@ -257,6 +257,12 @@ def test_a_fleet_status_that_changes_nothing_shown_does_not_re_evaluate(state: t
     assert AT not in state.dirty  # phases move with every binding update and show nowhere
     doc["status"]["placements"][0]["phase"] = "Unschedulable"
     state.fleet(AT, observed.fleet_view(doc))
+    assert AT in state.dirty
+    state.dirty.clear()
+    doc["metadata"]["generation"] = 2  # the fleet holds another Propagation (its fingerprint moved)
+    view = observed.fleet_view(doc)
+    assert view.fingerprint == propagation.fingerprint(doc)
+    state.fleet(AT, view)
     assert AT in state.dirty
     state.dirty.clear()
     members = observed.members(deployment_status(cluster_beijing=healthy(2, 1)))

@@ -14,7 +14,7 @@ Pure code over two fleet status documents (integration with the fleet's watchers
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kurator_apps.federated import propagation
@@ -48,8 +48,17 @@ class FleetView:
     """The FederatedDeployment generation the fleet has applied (``None``: not known)."""
     phase: str
     placed: tuple[Placed, ...]
-    fingerprint: str = ""
-    """:func:`~kurator_apps.federated.propagation.fingerprint` of the Propagation the fleet holds."""
+    held: int | None = None
+    """The ``metadata.generation`` of the Propagation the fleet holds: it moves whenever what
+    :attr:`fingerprint` covers does."""
+    content: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Its annotations and spec, for :attr:`fingerprint`."""
+
+    @property
+    def fingerprint(self) -> str:
+        """:func:`~kurator_apps.federated.propagation.fingerprint` of the Propagation the fleet
+        holds (worked out when asked: only a Propagation that may need publishing again is)."""
+        return propagation.fingerprint(self.content)
 
     def line(self, kind: str) -> Placed | None:
         return next((p for p in self.placed if p.kind == kind), None)
@@ -77,11 +86,13 @@ def fleet_view(document: Mapping[str, Any]) -> FleetView:
         )
         for line in st.get("placements") or ()
     )
+    held = meta.get("generation")
     return FleetView(
         generation=propagation.generation_of(dict(document)) if applied else None,
         phase=str(st.get("phase") or "Pending"),
         placed=placed,
-        fingerprint=propagation.fingerprint(document),
+        held=held if isinstance(held, int) else None,
+        content={"metadata": {"annotations": meta.get("annotations") or {}}, "spec": document.get("spec") or {}},
     )
 
 

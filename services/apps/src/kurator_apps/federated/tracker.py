@@ -71,7 +71,8 @@ def _shown(view: observed.FleetView) -> tuple[Any, ...]:
     deployment = view.line("Deployment")
     companions = tuple((p.kind, p.name, p.clusters) for p in view.placed if p.kind != "Deployment")
     unschedulable = deployment is not None and deployment.phase == "Unschedulable"
-    return view.generation, view.fingerprint, unschedulable, companions
+    held = view.held if view.held is not None else view.fingerprint
+    return view.generation, held, unschedulable, companions
 
 
 @dataclass(frozen=True, slots=True)
