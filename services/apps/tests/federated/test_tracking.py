@@ -185,7 +185,12 @@ def test_a_restart_resumes_conditions_from_the_published_status(
 
 
 def test_deleted_is_forgotten_and_not_revived_by_late_observations(state: tracker.Tracker) -> None:
+    body = state.evaluate(AT, now=T0)
+    assert body is not None
+    state.publishing(AT, body)
     state.forget(AT)
+    state.published(AT, body, sequence=3)  # its publish was acknowledged after the delete
+    assert not state.knows_status(AT)  # so the Deleted status that follows is read
     state.deployment(AT, observed.members(deployment_status(cluster_beijing=healthy(2, 2))))
     assert AT not in state.dirty
     assert state.evaluate(AT, now=T0) is None

@@ -189,6 +189,8 @@ class Tracker:
         """``body`` is ``at``'s status on the bus now (published at stream ``sequence``, 0: not
         known yet, as for a handler's answer the processor publishes)."""
         self._publishing.pop(at, None)
+        if at in self._deleted:
+            return  # deleted while it was being published: its Deleted status follows
         self._published[at] = dict(body)
         if sequence:
             self._published_seq[at] = sequence
