@@ -22,6 +22,7 @@ Events: ``Available`` (Normal) on becoming available, ``Degraded`` (Warning) on 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -126,7 +127,9 @@ class Transition:
     events: tuple[Event, ...] = field(default=())
 
 
+@functools.lru_cache(maxsize=4096)
 def _timestamp(when: datetime) -> str:
+    # Cached: conditions keep their transition times, so every evaluation formats the same few.
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
