@@ -11,7 +11,7 @@ from kurator_sim import resources
 from kurator_sim.clock import SimClock
 from kurator_sim.controllers.kube_nodes import NodeHeartbeatController
 from kurator_sim.controllers.manager import Controller
-from kurator_sim.controllers.workloads import DeploymentController, max_unavailable
+from kurator_sim.controllers.workloads import DeploymentController, max_unavailable, replica_set_name
 from kurator_sim.fleet import Fleet
 from kurator_sim.topology import Topology
 from shared.testing.eventually import eventually
@@ -172,3 +172,15 @@ def test_max_unavailable() -> None:
     assert max_unavailable(deployment("d", 3), 3) == 0
     assert max_unavailable(deployment("d", 10, strategy={"rollingUpdate": {"maxUnavailable": 3}}), 10) == 3
     assert max_unavailable(deployment("d", 10, strategy={"type": "Recreate"}), 10) == 0
+
+
+def test_a_replica_set_is_named_after_its_template() -> None:
+    def deployment(image: str, replicas: int) -> dict[str, Any]:
+        template = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": image}]}}
+        return {"metadata": {"name": "web"}, "spec": {"replicas": replicas, "template": template}}
+
+    first = replica_set_name(deployment("nginx:1.27", 2))
+    assert first.startswith("web-")
+    assert first[4:].isalnum()
+    assert replica_set_name(deployment("nginx:1.27", 5)) == first  # scaling keeps the ReplicaSet
+    assert replica_set_name(deployment("nginx:1.28", 2)) != first  # a new template, a new one
