@@ -118,7 +118,7 @@ class PropagationHandler:
                 if holder is not None:
                     message = f"{item.ref.display()} is already propagated by another Propagation ({holder})"
                     raise _at(item.index, message)
-            previous = await self._previously_selected(policy_ref, cluster_policy_ref, mine)
+            previous, existing = await self._previously_selected(policy_ref, cluster_policy_ref, mine)
         for item in planned:
             with failures.writing(item.ref.display(), field=f"spec.templates[{item.index}]"):
                 await self._karmada.apply(item.body)
@@ -133,7 +133,7 @@ class PropagationHandler:
                 if selects:
                     await self._karmada.apply(policy_body(ref, spec=spec, selects=selects, labels=labels))
                     written.append(ref)
-                else:
+                elif ref in existing:  # (looked up just above: absent is the usual case, no second look)
                     await self._delete_if_ours(ref, mine)
         with failures.writing(f"the templates Propagation {namespace}/{name} no longer lists"):
             removed = [ref for ref in sorted(previous - listed) if await self._delete_if_ours(ref, mine)]
@@ -156,7 +156,7 @@ class PropagationHandler:
         mine = ownership.propagation_labels(namespace=namespace, name=name)
         policy_ref, cluster_policy_ref = policy_refs(namespace, name)
         with failures.writing(f"the objects of Propagation {namespace}/{name}"):
-            targets = await self._previously_selected(policy_ref, cluster_policy_ref, mine)
+            targets, _ = await self._previously_selected(policy_ref, cluster_policy_ref, mine)
             for template in obj.spec.templates:
                 # Also what the record lists, in case an apply failed before writing its policy.
                 try:
@@ -181,16 +181,19 @@ class PropagationHandler:
 
     async def _previously_selected(
         self, policy_ref: ports.ObjectRef, cluster_policy_ref: ports.ObjectRef, mine: dict[str, str]
-    ) -> set[ports.ObjectRef]:
-        """What this Propagation's policies select now: the templates its last apply wrote.
+    ) -> tuple[set[ports.ObjectRef], set[ports.ObjectRef]]:
+        """What this Propagation's policies select now (the templates its last apply wrote), and
+        which of the two policies exist.
 
         Also refuses (on the policy's name) a policy of our name that someone else wrote.
         """
         found: set[ports.ObjectRef] = set()
+        existing: set[ports.ObjectRef] = set()
         for ref in (policy_ref, cluster_policy_ref):
             policy = await self._karmada.find(ref)
             if policy is None:
                 continue
+            existing.add(ref)
             if not _ours(policy, mine):
                 raise errors.InvalidIntent(
                     [
@@ -210,7 +213,7 @@ class PropagationHandler:
                             selector.get("namespace") if ref.namespace else None,
                         )
                     )
-        return found
+        return found, existing
 
     async def _delete_if_ours(self, ref: ports.ObjectRef, mine: dict[str, str]) -> bool:
         found = await self._karmada.find(ref)

@@ -125,6 +125,16 @@ async def test_a_template_no_longer_listed_is_deleted(apply: Apply, read: object
     assert [s["kind"] for s in policy["spec"]["resourceSelectors"]] == ["Deployment"]
 
 
+async def test_a_policy_nothing_needs_any_more_is_deleted(apply: Apply, read: objects.Objects) -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-extra"}}
+    await apply(propagation(CONFIGMAP, namespace))
+    assert await read.find(resources.CLUSTER_PROPAGATION_POLICIES, name="shop.frontend") is not None
+    status = await apply(propagation(CONFIGMAP), generation=2)
+    assert await read.find(resources.CLUSTER_PROPAGATION_POLICIES, name="shop.frontend") is None
+    assert {"apiVersion": "v1", "kind": "Namespace", "name": "shop-extra"} in status["removed"]
+    assert ("ClusterPropagationPolicy", "shop.frontend") not in {(w["kind"], w["name"]) for w in status["written"]}
+
+
 async def test_delete_removes_everything_written_and_nothing_else(
     apply: Apply, delete: Callable[..., Any], read: objects.Objects
 ) -> None:
