@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import nats.errors
 import orjson
+import structlog
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
 from shared.contracts import subjects
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,16 @@ async def snapshot(js: JetStreamContext, filter_subject: str, *, batch: int = 51
     return out
 
 
+async def _subscribe(js: JetStreamContext, filter_subject: str, cb: Callable[[Msg], Awaitable[None]]) -> Subscription:
+    return await js.subscribe(
+        filter_subject,
+        cb=cb,
+        ordered_consumer=True,
+        deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+        stream=subjects.STATUS_STREAM,
+    )
+
+
 async def watch(js: JetStreamContext, filter_subject: str) -> AsyncIterator[StatusMessage]:
     """Current state of every matching object, then every change, until the caller stops."""
     queue: asyncio.Queue[Msg] = asyncio.Queue()
@@ -110,16 +124,30 @@ async def watch(js: JetStreamContext, filter_subject: str) -> AsyncIterator[Stat
     async def on_msg(msg: Msg) -> None:
         queue.put_nowait(msg)
 
-    sub = await js.subscribe(
-        filter_subject,
-        cb=on_msg,
-        ordered_consumer=True,
-        deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
-        stream=subjects.STATUS_STREAM,
-    )
+    sub = await _subscribe(js, filter_subject, on_msg)
     try:
         while True:
             yield _status_message(await queue.get())
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+
+async def follow(js: JetStreamContext, filter_subject: str, on: Callable[[Msg], None]) -> None:
+    """Hand ``on`` the last message of every matching subject, then every new one, as each
+    arrives, until cancelled: :func:`watch` for a reader that decides per message whether it
+    is worth parsing (no queue, no parsed copy of every message in between). What ``on``
+    raises is logged and skipped: one bad message must not stop the others."""
+
+    async def deliver(msg: Msg) -> None:
+        try:
+            on(msg)
+        except Exception:
+            log.warning("reader.message_unreadable", subject=msg.subject, exc_info=True)
+
+    sub = await _subscribe(js, filter_subject, deliver)
+    try:
+        await asyncio.Event().wait()
     finally:
         with contextlib.suppress(Exception):
             await sub.unsubscribe()

@@ -23,11 +23,11 @@ from typing import Any, Final
 import orjson
 import structlog
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext, api
+from nats.js import JetStreamContext
 
 from kurator_apps.federated import handlers, index, observed, tracker
 from shared import errors
-from shared.bus import store
+from shared.bus import reader, store
 from shared.bus.publisher import Publisher
 from shared.contracts import status as status_words
 from shared.contracts import subjects
@@ -135,41 +135,16 @@ def _own_message(state: tracker.Tracker, msg: Msg, sources: frozenset[str]) -> N
         state.on_bus(at, body, sequence=msg.metadata.sequence.stream)
 
 
-async def _follow(js: JetStreamContext, subject: str, on: Callable[[Msg], None]) -> None:
-    """Hand ``on`` the last status of every subject matching ``subject``, then every new one, as
-    each arrives (like :func:`shared.bus.reader.watch`, without a queue and a parsed copy of
-    every message in between), until cancelled."""
-
-    async def deliver(msg: Msg) -> None:
-        try:
-            on(msg)
-        except Exception:  # one bad message must not stop the others
-            log.warning("federated.status_unreadable", subject=msg.subject, exc_info=True)
-
-    sub = await js.subscribe(
-        subject,
-        cb=deliver,
-        ordered_consumer=True,
-        deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
-        stream=subjects.STATUS_STREAM,
-    )
-    try:
-        await asyncio.Event().wait()
-    finally:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-
-
 async def observe(js: JetStreamContext, state: tracker.Tracker, *, sources: frozenset[str] = frozenset()) -> None:
     """Keep ``state`` up to date with the desired state and the statuses on the bus (of the
     fleet, only the kinds a FederatedDeployment's status reads). ``sources``: the CloudEvents
     sources this process publishes FederatedDeployment statuses as."""
     await asyncio.gather(
         _desired(js, state),
-        _follow(js, subjects.statuses("fleet", "cluster"), lambda m: _cluster_message(state, m)),
-        _follow(js, subjects.statuses("fleet", "propagation"), lambda m: _propagation_message(state, m)),
-        _follow(js, subjects.statuses("fleet", "deployment"), lambda m: _deployment_message(state, m)),
-        _follow(js, subjects.statuses(SERVICE, index.FD_TOKEN), lambda m: _own_message(state, m, sources)),
+        reader.follow(js, subjects.statuses("fleet", "cluster"), lambda m: _cluster_message(state, m)),
+        reader.follow(js, subjects.statuses("fleet", "propagation"), lambda m: _propagation_message(state, m)),
+        reader.follow(js, subjects.statuses("fleet", "deployment"), lambda m: _deployment_message(state, m)),
+        reader.follow(js, subjects.statuses(SERVICE, index.FD_TOKEN), lambda m: _own_message(state, m, sources)),
     )
 
 
