@@ -251,15 +251,7 @@ class BindingController:
         status["conditions"] = kube_conditions.set_condition(status.get("conditions"), condition, self.clock.timestamp)
         if status != (work.get("status") or {}):
             meta = work["metadata"]
-            self.host.update(
-                self.works_rt,
-                meta["namespace"],
-                meta["name"],
-                {**work, "status": status},
-                subresource="status",
-                copy_result=False,
-                copy_input=False,
-            )
+            self.host.replace_status(self.works_rt, meta["namespace"], meta["name"], work, status)
             if failure is not None:
                 log.info("work.apply_failed", work=f"{meta['namespace']}/{meta['name']}", error=failure)
         return failure is None

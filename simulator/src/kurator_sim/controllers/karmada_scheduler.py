@@ -158,15 +158,7 @@ class KarmadaScheduler:
             status = dict(binding.get("status") or {})
             if status.get("schedulerObservedGeneration") != binding["metadata"]["generation"]:
                 status["schedulerObservedGeneration"] = binding["metadata"]["generation"]
-                self.host.update(
-                    rt,
-                    namespace or None,
-                    name,
-                    {**binding, "status": status},
-                    subresource="status",
-                    copy_result=False,
-                    copy_input=False,
-                )
+                self.host.replace_status(rt, namespace or None, name, binding, status)
             return
         self._schedule(key, binding)
 
@@ -253,15 +245,7 @@ class KarmadaScheduler:
             log.info("binding.unschedulable", binding=f"{namespace}/{name}", reason=error.reason, message=error.message)
         new_status["conditions"] = kube_conditions.set_condition(new_status.get("conditions"), condition, stamp)
         if new_status != (binding.get("status") or {}):
-            self.host.update(
-                rt,
-                namespace or None,
-                name,
-                {**binding, "status": new_status},
-                subresource="status",
-                copy_result=False,
-                copy_input=False,
-            )
+            self.host.replace_status(rt, namespace or None, name, binding, new_status)
         if error is not None and error.reason != placement.NO_CLUSTER_FIT:
             delay = self._backoff.get(key, RETRY_INITIAL_SECONDS)
             self._backoff[key] = min(delay * 2, RETRY_MAX_SECONDS)

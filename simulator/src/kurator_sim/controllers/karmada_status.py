@@ -198,15 +198,7 @@ class BindingStatusController:
             status.pop("aggregatedStatus", None)
         status["conditions"] = kube_conditions.set_condition(status.get("conditions"), condition, self.clock.timestamp)
         if status != (binding.get("status") or {}):
-            binding = self.host.update(
-                rt,
-                namespace or None,
-                name,
-                {**binding, "status": status},
-                subresource="status",
-                copy_result=False,
-                copy_input=False,
-            )
+            binding = self.host.replace_status(rt, namespace or None, name, binding, status)
         self._aggregate_into_template(binding, items)
         if stale:
             raise kube_workqueue.Requeue(self.retry_seconds)
@@ -241,15 +233,7 @@ class BindingStatusController:
         if status == (work.get("status") or {}):
             return work, True
         wmeta = work["metadata"]
-        updated = self.host.update(
-            self.works_rt,
-            wmeta["namespace"],
-            wmeta["name"],
-            {**work, "status": status},
-            subresource="status",
-            copy_result=False,
-            copy_input=False,
-        )
+        updated = self.host.replace_status(self.works_rt, wmeta["namespace"], wmeta["name"], work, status)
         self._own_writes[(str(wmeta["namespace"]), str(wmeta["name"]))] = updated["metadata"]["resourceVersion"]
         return updated, True
 
@@ -282,7 +266,4 @@ class BindingStatusController:
         if status is None or status == (template.get("status") or {}):
             return
         meta = template["metadata"]
-        body = {**template, "status": status}
-        self.host.update(
-            rt, meta.get("namespace"), meta["name"], body, subresource="status", copy_result=False, copy_input=False
-        )
+        self.host.replace_status(rt, meta.get("namespace"), meta["name"], template, status)

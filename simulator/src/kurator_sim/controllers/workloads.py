@@ -224,15 +224,7 @@ class DeploymentController:
             scheduled = min(packing.scheduled_of(("Deployment", namespace, name)), replicas)
             status, next_look = self._status(deployment, progress, replicas, scheduled, now)
             if status != (deployment.get("status") or {}):
-                store.update(
-                    rt,
-                    namespace or None,
-                    name,
-                    {**deployment, "status": status},
-                    subresource="status",
-                    copy_result=False,
-                    copy_input=False,
-                )
+                store.replace_status(rt, namespace or None, name, deployment, status)
             if next_look is not None:
                 timers[(namespace, name)] = now + next_look
                 heapq.heappush(due, (now + next_look, (namespace, name)))

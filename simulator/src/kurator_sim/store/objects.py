@@ -338,6 +338,15 @@ class ObjectStore:
         self._record(rt, ns, "ADDED", None, obj)
         return clone(obj) if copy_result else obj
 
+    def replace_status(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, status: Obj) -> Obj:
+        """A controller's status write: ``obj`` (as it read it) with ``status``, both handed over.
+
+        Returns the stored object, read only.
+        """
+        return self.update(
+            rt, namespace, name, {**obj, "status": status}, subresource="status", copy_result=False, copy_input=False
+        )
+
     def update(
         self,
         rt: ResourceType,
