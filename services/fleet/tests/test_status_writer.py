@@ -88,8 +88,11 @@ def mirror() -> StatusMirror:
     return StatusMirror(cast(Any, None), own_source=OWN)
 
 
-@pytest.fixture
-async def running(mirror: StatusMirror) -> AsyncIterator[tuple[StatusWriter, Recorder, observed.ObservedStatus]]:
+@contextlib.asynccontextmanager
+async def writing(
+    mirror: StatusMirror, *, workers: int, coalesce: timedelta, settle: timedelta = timedelta(0)
+) -> AsyncIterator[tuple[StatusWriter, Recorder, observed.ObservedStatus]]:
+    """A running writer publishing to a :class:`Recorder`."""
     recorder = Recorder()
     observations = observed.ObservedStatus()
     writer = StatusWriter(
@@ -98,8 +101,9 @@ async def running(mirror: StatusMirror) -> AsyncIterator[tuple[StatusWriter, Rec
         observations=observations,
         desired=cast(Any, NoDesired()),
         deleted_linger=timedelta(seconds=1),
-        workers=2,
-        coalesce=timedelta(milliseconds=500),  # wide: a slow test machine stays inside it
+        workers=workers,
+        coalesce=coalesce,
+        settle=settle,
     )
     task = asyncio.create_task(writer.run())
     try:
@@ -108,6 +112,13 @@ async def running(mirror: StatusMirror) -> AsyncIterator[tuple[StatusWriter, Rec
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+@pytest.fixture
+async def running(mirror: StatusMirror) -> AsyncIterator[tuple[StatusWriter, Recorder, observed.ObservedStatus]]:
+    # A wide window: a slow test machine stays inside it.
+    async with writing(mirror, workers=2, coalesce=timedelta(milliseconds=500)) as started:
+        yield started
 
 
 async def test_changes_within_the_window_make_one_message_with_the_last(
@@ -147,30 +158,11 @@ def test_the_mirror_reads_the_stream_sequence_as_nats_py_does(reply: str) -> Non
     assert mirror_module._stream_sequence(None) is None
 
 
-@contextlib.asynccontextmanager
-async def busy_writer(
+def busy_writer(
     mirror: StatusMirror, *, settle: timedelta
-) -> AsyncIterator[tuple[StatusWriter, Recorder, observed.ObservedStatus]]:
+) -> contextlib.AbstractAsyncContextManager[tuple[StatusWriter, Recorder, observed.ObservedStatus]]:
     """A writer with one publisher and a 50 ms window: more than one object per window is busy."""
-    recorder = Recorder()
-    observations = observed.ObservedStatus()
-    writer = StatusWriter(
-        publisher=cast(Any, recorder),
-        mirror=mirror,
-        observations=observations,
-        desired=cast(Any, NoDesired()),
-        deleted_linger=timedelta(seconds=1),
-        workers=1,
-        coalesce=timedelta(milliseconds=50),
-        settle=settle,
-    )
-    task = asyncio.create_task(writer.run())
-    try:
-        yield writer, recorder, observations
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    return writing(mirror, workers=1, coalesce=timedelta(milliseconds=50), settle=settle)
 
 
 @pytest.fixture
