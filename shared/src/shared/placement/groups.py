@@ -55,15 +55,9 @@ def _best_path(ordered: Sequence[Group], min_groups: int, max_groups: int, targe
     values = [g.value for g in ordered]
     weights = [g.weight for g in ordered]
     if count == min_groups:
-        # Karmada's quirk: no backtracking when every group is needed, so one path is walked.
-        total = 0
-        for depth in range(count + 1):
-            if total >= target and min_groups <= depth <= max_groups:
-                return list(range(depth))
-            if depth >= max_groups or depth == count:
-                return None
-            total += values[depth]
-        return None
+        # Karmada's quirk: no backtracking when every group is needed, so one path is walked,
+        # and it can only be recorded once it holds every group.
+        return list(range(count)) if count <= max_groups and sum(values) >= target else None
     top_weight = _top_sums(weights, max_groups)
     top_value = _top_sums(values, max_groups)
     best: list[int] | None = None
