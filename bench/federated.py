@@ -147,7 +147,8 @@ async def run(
         server = natsserver.NatsServer(store_dir=tmp / "nats-federated", port=0, log_file=tmp / "nats-federated.log")
         url = server.start()
         try:
-            async with fleet.simulator(tmp, time_scale=time_scale) as sim:
+            sim_profile = profile_dir / "federated-e2e-simulator.prof" if profile_dir is not None else None
+            async with fleet.simulator(tmp, profile_to=sim_profile, time_scale=time_scale) as sim:
                 result = await _scenario(
                     url=url,
                     server_pid=server.pid or 0,
