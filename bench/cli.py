@@ -140,7 +140,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--skip-traffic", action="store_true", help="skip the VirtualService weight-change scenario")
     p.add_argument("--traffic-changes", type=int, default=300, help="weight changes in the traffic scenario")
     p.add_argument("--skip-federated", action="store_true", help="skip the FederatedDeployment scenario")
-    p.add_argument("--federated-count", type=int, default=450, help="FederatedDeployments in the federated scenario")
+    p.add_argument("--federated-count", type=int, default=1500, help="FederatedDeployments in the federated scenario")
     p.add_argument(
         "--federated-time-scale", type=float, default=10.0, help="simulator speed-up in the federated scenario"
     )

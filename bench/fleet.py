@@ -154,9 +154,12 @@ class Sim:
 
 
 @contextlib.asynccontextmanager
-async def simulator(work_dir: Path, *, profile_to: Path | None = None, time_scale: float = 1.0) -> AsyncIterator[Sim]:
+async def simulator(
+    work_dir: Path, *, profile_to: Path | None = None, time_scale: float = 1.0, topology: Path | None = None
+) -> AsyncIterator[Sim]:
     """``python -m kurator_sim`` (at real time, as ``kurator up`` runs it, unless ``time_scale``
-    says otherwise), until the kubeconfig appears."""
+    says otherwise; on the example fleet unless ``topology`` names another), until the kubeconfig
+    appears."""
     kubeconfig = work_dir / "fleet-sim.kubeconfig"
     log = open(work_dir / "fleet-sim.log", "wb")  # noqa: SIM115, ASYNC230 - closed after the child exits
     profile = ["-m", "cProfile", "-o", str(profile_to)] if profile_to is not None else []
@@ -173,6 +176,7 @@ async def simulator(work_dir: Path, *, profile_to: Path | None = None, time_scal
         f"{time_scale:g}",
         "--log-level",
         "warning",
+        *(["--topology", str(topology)] if topology is not None else []),
         stdout=log,
         stderr=log,
     )
