@@ -1,17 +1,21 @@
 """The placer against a fake fleet and a real NATS: a job placed once stays where it is, even for a
-replica that never placed it (the cluster is read back from the job's last status on the bus),
-while a new job goes where there is most room now; delete removes it from that member only."""
+replica that never placed it (its claim, or its last status on the bus, says where), while a new
+job goes where there is most room now; two replicas placing one job at once agree on one member;
+delete removes it from that member only."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
+import pytest
 from nats.aio.client import Client
 
-from kurator_apps.batch import ports
+from kurator_apps.batch import claims, ports
 from kurator_apps.batch.placing import Placer, job_address
+from shared import errors
 from shared.bus import store, streams
 from shared.bus.publisher import Publisher
 from shared.contracts import subjects
@@ -31,9 +35,11 @@ def gpu_nodes(count: int) -> list[Obj]:
 class FakeMembers:
     """Members with GPU nodes, Volcano's ``default`` queue open, and the jobs written to them."""
 
-    def __init__(self, nodes: Mapping[str, int]) -> None:
+    def __init__(self, nodes: Mapping[str, int], *, jobs: dict[str, dict[tuple[str, str], Obj]] | None = None) -> None:
         self.nodes = {cluster: gpu_nodes(n) for cluster, n in nodes.items()}
-        self.jobs: dict[str, dict[tuple[str, str], Obj]] = {cluster: {} for cluster in nodes}
+        self.jobs: dict[str, dict[tuple[str, str], Obj]] = jobs if jobs is not None else {c: {} for c in nodes}
+        """What is on each member (pass another replica's to share one fleet)."""
+        self.refuse_writes = False
 
     async def ready_clusters(self) -> list[str]:
         return sorted(self.nodes)
@@ -55,6 +61,8 @@ class FakeMembers:
         return False
 
     async def apply_job(self, cluster: str, body: Mapping[str, Any]) -> Obj:
+        if self.refuse_writes:
+            raise errors.RetryableError(f"{cluster} is unreachable")
         key = (str(body["metadata"]["namespace"]), str(body["metadata"]["name"]))
         self.jobs[cluster][key] = copy.deepcopy(dict(body))
         return self.jobs[cluster][key]
@@ -77,7 +85,10 @@ class NoDesired:
 
 def placer(members: FakeMembers, nc: Client) -> Placer:
     desired = cast(store.DesiredStateStore, NoDesired())
-    return Placer(members=members, js=nc.jetstream(), desired=desired, publisher=Publisher(nc, source="test"))
+    js = nc.jetstream()
+    return Placer(
+        members=members, js=js, desired=desired, publisher=Publisher(nc, source="test"), claims=claims.Claims(js)
+    )
 
 
 async def place_and_publish(p: Placer, nc: Client, job: Obj) -> Obj:
@@ -112,3 +123,53 @@ async def test_a_placed_job_stays_on_its_cluster_across_replicas(nc: Client, exa
     assert ("default", "tensorflow-training") not in members.jobs["gpu-a"]
     assert ("default", "second-run") in members.jobs["gpu-b"]
     assert other.capacity_freed.is_set()
+
+
+def placed_on(members: FakeMembers, name: str) -> list[str]:
+    return sorted(c for c, jobs in members.jobs.items() if ("default", name) in jobs)
+
+
+async def test_two_replicas_placing_one_job_at_once_agree_on_one_member(
+    nc: Client, example: Callable[..., Obj]
+) -> None:
+    await streams.declare_streams(nc.jetstream())
+    job = example(SEED)
+    job["metadata"]["namespace"] = "default"
+    # Each replica reads the fleet at a different moment: each would choose another member.
+    a = FakeMembers({"gpu-a": 4, "gpu-b": 1})
+    b = FakeMembers({"gpu-a": 1, "gpu-b": 4}, jobs=a.jobs)
+    first, second = placer(a, nc), placer(b, nc)
+    (body_a, event_a), (body_b, event_b) = await asyncio.gather(
+        first.apply(job, generation=1, changed_at="2026-01-01T00:00:00Z"),
+        second.apply(job, generation=1, changed_at="2026-01-01T00:00:00Z"),
+    )
+    assert len(placed_on(a, "tensorflow-training")) == 1
+    assert body_a["cluster"] == body_b["cluster"] == placed_on(a, "tensorflow-training")[0]
+    assert sorted(str(e) for e in (event_a, event_b)) == ["None", "placed"]  # announced once
+
+
+async def test_a_failed_write_releases_the_claim_and_delete_releases_it_too(
+    nc: Client, example: Callable[..., Obj]
+) -> None:
+    await streams.declare_streams(nc.jetstream())
+    job = example(SEED)
+    job["metadata"]["namespace"] = "default"
+    members = FakeMembers({"gpu-a": 4, "gpu-b": 1})
+    p = placer(members, nc)
+    members.refuse_writes = True
+    with pytest.raises(errors.RetryableError):
+        await p.apply(job, generation=1, changed_at="2026-01-01T00:00:00Z")
+    assert await claims.Claims(nc.jetstream()).holder(job_address(job)) is None
+
+    members.refuse_writes = False
+    members.nodes["gpu-b"] = gpu_nodes(8)  # decided afresh: the member with most room now
+    body, event = await p.apply(job, generation=1, changed_at="2026-01-01T00:00:01Z")
+    assert (body["cluster"], event) == ("gpu-b", "placed")
+    assert await claims.Claims(nc.jetstream()).holder(job_address(job)) == "gpu-b"
+
+    await p.remove(job)
+    assert placed_on(members, "tensorflow-training") == []
+    assert await claims.Claims(nc.jetstream()).holder(job_address(job)) is None
+    members.nodes["gpu-a"] = gpu_nodes(16)
+    body, event = await placer(members, nc).apply(job, generation=2, changed_at="2026-01-01T00:00:02Z")
+    assert (body["cluster"], event) == ("gpu-a", "placed")

@@ -37,10 +37,11 @@ def nats_url(nats_server: natsserver.NatsServer) -> str:
 
 
 async def wipe(js: JetStreamContext) -> None:
-    """Delete every kurator stream and KV bucket."""
+    """Delete every kurator stream and KV bucket (also the buckets a service declares for itself)."""
     names = [subjects.INTENTS_STREAM, subjects.STATUS_STREAM, subjects.EVENTS_STREAM, subjects.DLQ_STREAM]
     names += [f"KV_{subjects.kv_bucket(s)}" for s in subjects.SERVICES]
-    for name in names:
+    names += [n for i in await js.streams_info() if (n := i.config.name or "").startswith("KV_kurator_")]
+    for name in dict.fromkeys(names):
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(name)
 

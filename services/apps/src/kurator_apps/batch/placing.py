@@ -3,19 +3,21 @@
 :meth:`Placer.apply` is what an accepted ``Job`` intent does, and what the periodic re-check of
 waiting jobs does again:
 
-1. a job placed before goes to the same cluster (this replica's memory, else the ``cluster``
-   of the job's last published status: the status stream is the record of placements, so a
-   restarted or different replica finds it too);
+1. a job placed before goes to the same cluster (this replica's memory, else its claim in
+   :mod:`.claims`, else the ``cluster`` of the job's last published status, for jobs placed
+   before claims existed), so a restarted or different replica finds it too;
 2. otherwise every ready member is read through Karmada's proxy and :mod:`.choice` picks one,
    or the job *waits* (``Waiting`` status with the shortfall per member); a queue that is not
    ``Open`` on any member refuses the job outright, as Volcano's webhook would;
-3. on the chosen member: the namespace, the queue if it does not exist yet (waiting for
+3. the choice is claimed (create-only, so of two replicas deciding the same waiting job at
+   once, the second one follows the first one's choice), and released again if writing fails,
+   so that the next attempt decides afresh;
+4. on the claimed member: the namespace, the queue if it does not exist yet (waiting for
    Volcano to open it, since its webhook refuses jobs into a queue that is not ``Open``), then
    the job, all by server-side apply as ``kurator-apps``.
 
-Per job, placements in one replica are serialised; two replicas placing the same waiting job
-at the same instant could still choose twice (the re-check runs in one replica, under a lease,
-which makes that a narrow window between an intent and a re-check).
+Per job, placements in one replica are also serialised by a lock, which spares the claim's
+round trip to NATS for a job this replica is already placing.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any, Final
 import structlog
 from nats.js import JetStreamContext
 
-from kurator_apps.batch import choice, failures, ports, render, status
+from kurator_apps.batch import choice, claims, failures, ports, render, status
 from shared import errors
 from shared.bus import reader, store
 from shared.bus.publisher import Publisher
@@ -59,9 +61,11 @@ class Placer:
         js: JetStreamContext,
         desired: store.DesiredStateStore,
         publisher: Publisher,
+        claims: claims.Claims,
     ) -> None:
         self.members = members
         self._js = js
+        self._claims = claims
         self._desired = desired
         self._publisher = publisher
         self._placements: dict[subjects.ObjectAddress, str] = {}
@@ -78,6 +82,10 @@ class Placer:
     async def cluster_of(self, address: subjects.ObjectAddress) -> str | None:
         found = self._placements.get(address)
         if found is not None:
+            return found
+        found = await self._claims.holder(address)
+        if found is not None:
+            self._placements[address] = found
             return found
         last = await reader.last(self._js, subjects.status(address))
         if last is None or last.phase == status_contract.DELETED:
@@ -99,6 +107,7 @@ class Placer:
         address = job_address(document)
         async with self._lock(address):
             event: str | None = None
+            claimed_now = False
             cluster = await self.cluster_of(address)
             if cluster is None:
                 decision = await self.decide(document)
@@ -106,8 +115,15 @@ class Placer:
                     _refuse_if_no_queue_open(decision, render.queue_name(document))
                     body = status.waiting(generation=generation, decision=decision, now=changed_at)
                     return body, None if self.published.get(address, {}).get("phase") == status.WAITING else "waiting"
-                cluster, event = decision.cluster, "placed"
-            written = await self._write(cluster, document, generation)
+                cluster, claimed_now = await self._claims.claim(address, decision.cluster)
+                # When another replica's claim won, it announces the placement; we only write the same.
+                event = "placed" if claimed_now else None
+            try:
+                written = await self._write(cluster, document, generation)
+            except Exception:
+                if claimed_now:  # nothing runs there: the next attempt decides afresh
+                    await self._claims.release(address)
+                raise
             self._placements[address] = cluster
             body = status.placed(
                 cluster=cluster,
@@ -187,6 +203,7 @@ class Placer:
             if cluster is not None:
                 with failures.writing(f"Volcano on {cluster}"):
                     await self.members.delete_job(cluster, str(meta.get("namespace") or "default"), str(meta["name"]))
+                await self._claims.release(address)
             self._placements.pop(address, None)
             self.podgroups.pop(address, None)
             self.published.pop(address, None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 
 from kurator_apps.adapters import volcano
-from kurator_apps.batch import follow, handlers, placing
+from kurator_apps.batch import claims, follow, handlers, placing
 from shared.runtime.extensions import Background, Extensions, ServiceContext
 
 
@@ -37,7 +37,13 @@ def build(context: ServiceContext) -> Extensions:
     if context.kube is None:
         return Extensions()
     members = volcano.VolcanoMembers(context.kube)
-    placer = placing.Placer(members=members, js=context.js, desired=context.desired, publisher=context.publisher)
+    placer = placing.Placer(
+        members=members,
+        js=context.js,
+        desired=context.desired,
+        publisher=context.publisher,
+        claims=claims.Claims(context.js, replicas=context.settings.stream_replicas),
+    )
     follower = follow.Follower(placer=placer, desired=context.desired, js=context.js)
     return Extensions(
         handlers={
