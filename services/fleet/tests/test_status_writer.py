@@ -4,7 +4,9 @@ Covered: changes of one object within the coalescing window make one message car
 last observation (and a change after it one more); a busy writer holds back details and
 transient states (not milestones) until the next step, the settle time or quiet; the
 watchers' own message delivered before its acknowledgement is not decoded, the
-acknowledgement records it; another publisher's message still is.
+acknowledgement records it; another publisher's message still is; a key the desired-state
+store does not hold is looked up once, not on every change, and an intent that comes later
+is still found.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from kurator_fleet.watchers import mirror as mirror_module
 from kurator_fleet.watchers import placements
 from kurator_fleet.watchers.mirror import StatusMirror
 from kurator_fleet.watchers.publishing import StatusWriter
+from shared.bus import store
 from shared.bus.jetstream import PubAck
 from shared.contracts import subjects
 from shared.testing.eventually import eventually
@@ -47,6 +50,18 @@ class Recorder:
 class NoDesired:
     async def get(self, address: subjects.ObjectAddress) -> None:
         return None
+
+
+class Desired:
+    """A desired-state store holding what a test puts in it, counting lookups."""
+
+    def __init__(self) -> None:
+        self.records: dict[subjects.ObjectAddress, store.Versioned] = {}
+        self.lookups = 0
+
+    async def get(self, address: subjects.ObjectAddress) -> store.Versioned | None:
+        self.lookups += 1
+        return self.records.get(address)
 
 
 class Delivery:
@@ -90,7 +105,12 @@ def mirror() -> StatusMirror:
 
 @contextlib.asynccontextmanager
 async def writing(
-    mirror: StatusMirror, *, workers: int, coalesce: timedelta, settle: timedelta = timedelta(0)
+    mirror: StatusMirror,
+    *,
+    workers: int,
+    coalesce: timedelta,
+    settle: timedelta = timedelta(0),
+    desired: Desired | NoDesired | None = None,
 ) -> AsyncIterator[tuple[StatusWriter, Recorder, observed.ObservedStatus]]:
     """A running writer publishing to a :class:`Recorder`."""
     recorder = Recorder()
@@ -99,7 +119,7 @@ async def writing(
         publisher=cast(Any, recorder),
         mirror=mirror,
         observations=observations,
-        desired=cast(Any, NoDesired()),
+        desired=cast(Any, desired or NoDesired()),
         deleted_linger=timedelta(seconds=1),
         workers=workers,
         coalesce=coalesce,
@@ -281,3 +301,76 @@ async def test_own_message_delivered_before_its_ack_is_not_decoded(mirror: Statu
     # The watchers' message arriving after its ack (not in flight) is known by its sequence.
     await mirror._on_msg(cast(Any, Delivery(subject, 7, OWN, b"\x00")))
     assert entry.latest_seq == 8
+
+
+async def test_a_key_without_a_desired_record_is_looked_up_once_until_an_intent_shows_up() -> None:
+    """Templates a Propagation wrote have no intent of their own: each binding step must not
+    ask the KV store again. An intent's status on the bus ends that; so does its purge."""
+    desired = Desired()
+    writer_box: list[StatusWriter] = []
+
+    def on_message(at: subjects.ObjectAddress, entry: mirror_module.Entry) -> None:
+        # As the watchers' runner does with the processor's messages.
+        if entry.handler is not None:
+            writer_box[0].intent_seen(at)
+        writer_box[0].request(at)
+
+    mirror = StatusMirror(cast(Any, None), own_source=OWN, on_message=on_message)
+    async with writing(mirror, workers=2, coalesce=timedelta(0), desired=desired) as (writer, recorder, observations):
+        writer_box.append(writer)
+        for n, phase in enumerate(("Scheduled", "Progressing", "Available"), start=1):
+            observations.put(ADDRESS, observation(phase))
+            writer.request(ADDRESS)
+            await eventually(lambda n=n: _count_at_least(recorder, n))  # type: ignore[misc]
+        assert desired.lookups == 1
+        assert recorder.sent[-1][1] == {**DOCUMENT, "status": {"phase": "Available"}}
+
+        # An intent for the object now: its record, then the processor's status.
+        spec = {"replicas": 3}
+        record = store.Record(
+            document={**DOCUMENT, "spec": spec}, generation=1, intent_seq=9, intent_id="i", spec_hash="h"
+        )
+        desired.records[ADDRESS] = store.Versioned(record, revision=1)
+        processor = {**DOCUMENT, "spec": spec, "status": {"phase": "Applied", "observedGeneration": 1}}
+        subject = subjects.status(ADDRESS)
+        await mirror._on_msg(cast(Any, Delivery(subject, 10, "kurator/fleet/test", orjson.dumps(processor))))
+        await eventually(lambda: _count_at_least(recorder, 4))
+        assert recorder.sent[-1][1] == {**processor, "status": {"phase": "Available", "observedGeneration": 1}}
+        assert desired.lookups == 1  # the processor's status is the base: no lookup
+
+        # Its status purged behind the mirror's back: the record is looked up again, and found.
+        mirror.forget(ADDRESS)
+        observations.put(ADDRESS, observation("Degraded"))
+        writer.request(ADDRESS)
+        await eventually(lambda: _count_at_least(recorder, 5))
+        assert desired.lookups == 2
+        assert recorder.sent[-1][1] == {**DOCUMENT, "spec": spec, "status": {"phase": "Degraded"}}
+
+
+async def test_a_lookup_that_raced_an_intent_is_not_remembered_as_a_miss() -> None:
+    """The processor's status arrived while the KV store was asked (its record may be newer
+    than the answer): the miss is not kept, so a later lookup finds the record."""
+    mirror = StatusMirror(cast(Any, None), own_source=OWN)
+    subject = subjects.status(ADDRESS)
+    record = store.Record(document={**DOCUMENT, "spec": {}}, generation=1, intent_seq=9, intent_id="i", spec_hash="h")
+
+    class Racing(Desired):
+        async def get(self, address: subjects.ObjectAddress) -> store.Versioned | None:
+            found = await super().get(address)
+            if self.lookups == 1:  # the processor writes and publishes while the answer is on its way
+                self.records[address] = store.Versioned(record, revision=1)
+                processor = {**DOCUMENT, "status": {"phase": "Applied"}}
+                await mirror._on_msg(cast(Any, Delivery(subject, 3, "kurator/fleet/test", orjson.dumps(processor))))
+            return found
+
+    racing = Racing()
+    async with writing(mirror, workers=1, coalesce=timedelta(0), desired=racing) as (writer, recorder, observations):
+        observations.put(ADDRESS, observation("Scheduled"))
+        writer.request(ADDRESS)
+        await eventually(lambda: _count_at_least(recorder, 1))
+        mirror.forget(ADDRESS)
+        observations.put(ADDRESS, observation("Available"))
+        writer.request(ADDRESS)
+        await eventually(lambda: _count_at_least(recorder, 2))
+    assert racing.lookups == 2
+    assert recorder.sent[-1][1] == {**DOCUMENT, "spec": {}, "status": {"phase": "Available"}}

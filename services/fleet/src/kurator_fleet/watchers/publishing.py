@@ -6,7 +6,10 @@ compose the document and publish it if it differs from the latest on the bus:
 
 * the document is the intent processor's latest one (desired document, handler status) when
   an intent created the object; else the desired record in the KV store (the processor's
-  message may still be on its way); else the object as Karmada shows it;
+  message may still be on its way); else the object as Karmada shows it. A key found absent
+  from the KV store is remembered as such until the mirror shows an intent's status for the
+  object (:meth:`StatusWriter.intent_seen`): templates and policies a Propagation wrote never
+  have an intent of their own, and every step of their bindings would look them up again;
 * the status is :func:`kurator_fleet.observed.merge` of that base and the observation.
 
 Requests for one object are coalesced and never run concurrently, and each run reads the
@@ -54,6 +57,8 @@ log = structlog.get_logger(__name__)
 SERVICE = "fleet"
 _LOAD_WEIGHT = 0.25
 """Weight of the newest window in the writer's load average (about the last four windows count)."""
+_REMEMBERED_MISSES = 65_536
+"""Objects remembered as having no desired record; past that the memory starts afresh."""
 
 
 class StatusWriter:
@@ -99,6 +104,8 @@ class StatusWriter:
         self._events: asyncio.Queue[tuple[str, str, dict[str, Any], str | None]] = asyncio.Queue()
         self._purges: set[asyncio.Task[None]] = set()
         self._retiring: dict[subjects.ObjectAddress, Mapping[str, Any] | None] = {}
+        self._no_record: set[subjects.ObjectAddress] = set()
+        """Objects the KV store had no record of while the mirror showed no intent's status."""
         self.published = 0
         """Status messages published (for tests and metrics)."""
 
@@ -184,6 +191,11 @@ class StatusWriter:
         self._held_since.pop(address, None)
         self._parked.discard(address)
 
+    def intent_seen(self, address: subjects.ObjectAddress) -> None:
+        """The intent processor published a status of ``address``: its record, if it ever
+        matters again (the mirror forgetting that status), is looked up afresh."""
+        self._no_record.discard(address)
+
     def emit(self, kind: str, name: str, payload: dict[str, Any], *, ce_subject: str | None = None) -> None:
         """Publish ``kurator.event.fleet.<kind>.<name>`` (in the order emitted)."""
         self._events.put_nowait((kind, name, payload, ce_subject))
@@ -196,6 +208,7 @@ class StatusWriter:
         self._observed.discard(address)
         self._retiring[address] = document
         self._shown.pop(address, None)
+        self._no_record.discard(address)
         self._unhold(address)
         self.request(address)
 
@@ -282,19 +295,27 @@ class StatusWriter:
             # Observed again since: publish it as it is now.
         entry = self._mirror.get(address)
         record_doc: Document | None = None
-        if entry is None or entry.handler is None:
+        if (entry is None or entry.handler is None) and address not in self._no_record:
             found = await self._desired.get(address)
-            if found is not None:
-                if found.record.deleted:
-                    return
+            entry = self._mirror.get(address)  # may have moved while we waited
+            if found is None:
+                if entry is None or entry.handler is None:
+                    # Only while no intent's status is known: one that arrived meanwhile may
+                    # follow a record written after the lookup.
+                    if len(self._no_record) >= _REMEMBERED_MISSES:
+                        self._no_record.clear()
+                    self._no_record.add(address)
+            elif found.record.deleted:
+                return
+            else:
                 info = kinds.for_token(SERVICE, address.kind)
                 record_doc = info.model.public_document(found.record.document)
-            entry = self._mirror.get(address)  # may have moved while we waited
         # No await from here to the publish: what is composed is what goes out.
         observation = self._observed.get(address)
         if observation is None or (entry is not None and entry.handler_deleted):
             self._unhold(address)
             self._shown.pop(address, None)
+            self._no_record.discard(address)
             return
         base: Mapping[str, Any] = {}
         if entry is not None and entry.handler is not None:

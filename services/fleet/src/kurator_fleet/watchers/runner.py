@@ -179,6 +179,8 @@ class Watchers:
 
     def _on_message(self, address: subjects.ObjectAddress, entry: Entry) -> None:
         """The intent processor (or another replica) published: refresh what depends on it."""
+        if entry.handler is not None:
+            self.writer.intent_seen(address)
         if address.kind == "fleet":
             self.clusters.refresh_fleet(address, entry.handler if not entry.handler_deleted else None)
         elif address.kind == "propagation":
