@@ -24,7 +24,7 @@ from kurator_fleet import failures, ownership, policies, ports, statuses
 from shared import errors
 from shared.bus import store
 from shared.contracts import validation
-from shared.contracts.meta import KubeObject
+from shared.contracts.meta import KubeObject, ObjectMeta
 from shared.contracts.models import propagation, workloads
 from shared.k8s import errors as k8s_errors
 
@@ -43,6 +43,12 @@ _SERVER_METADATA: Final = frozenset(
     }
 )
 
+_OBJECT_META_BY_NAME: Final = frozenset(
+    name for name, field in ObjectMeta.model_fields.items() if field.alias not in (None, name)
+)
+"""``ObjectMeta``'s fields spelled differently in Python (``resource_version``): a template's
+metadata may carry them (it keeps unknown keys), and that model would read them."""
+
 
 @dataclass(frozen=True, slots=True)
 class Planned:
@@ -60,7 +66,16 @@ def policy_refs(namespace: str, name: str) -> tuple[ports.ObjectRef, ports.Objec
 
 
 def template_body(template: propagation.Template, *, namespace: str | None, labels: dict[str, str]) -> dict[str, Any]:
-    """The template as written to Karmada: server metadata dropped, placed, labelled, completed."""
+    """The template as written to Karmada: server metadata dropped, placed, labelled, completed.
+
+    A ``Deployment`` is written in the wire form of its model, completed (as a Deployment
+    intent is); one validated with the Propagation (the usual case) is not validated again.
+    """
+    deployment = template.api_version == "apps/v1" and template.kind == "Deployment"
+    if deployment:
+        routed = template.routed_model()
+        if isinstance(routed, workloads.Deployment) and _plain_metadata(template):
+            return workloads.complete_wire(_deployment_wire(routed, template, namespace=namespace, labels=labels))
     doc = template.model_dump(mode="json", by_alias=True, exclude_none=True)
     doc.pop("status", None)
     meta = {k: v for k, v in doc["metadata"].items() if k not in _SERVER_METADATA}
@@ -70,9 +85,37 @@ def template_body(template: propagation.Template, *, namespace: str | None, labe
         meta["namespace"] = namespace
     meta["labels"] = {**(meta.get("labels") or {}), **labels}
     doc["metadata"] = meta
-    if template.api_version == "apps/v1" and template.kind == "Deployment":
+    if deployment:
         doc = workloads.Deployment.model_validate(doc).completed().to_wire()
     return doc
+
+
+def _plain_metadata(template: propagation.Template) -> bool:
+    """Whether the template's metadata says nothing a Deployment's metadata model would read
+    beyond name, namespace, labels and annotations (its other fields are server metadata,
+    dropped here, and unknown keys it ignores; only their snake_case spellings would count)."""
+    extra = template.metadata.model_extra
+    return not extra or _OBJECT_META_BY_NAME.isdisjoint(extra)
+
+
+def _deployment_wire(
+    routed: workloads.Deployment, template: propagation.Template, *, namespace: str | None, labels: dict[str, str]
+) -> dict[str, Any]:
+    """What ``Deployment.model_validate(<the template placed and labelled>).to_wire()`` gives, from
+    the model the template was validated as: the spec is the same (it depends on nothing else),
+    and the metadata is the four fields ``ObjectMeta`` keeps of it (annotations always: their
+    default is ``{}``)."""
+    meta: dict[str, Any] = {"name": template.metadata.name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta["labels"] = {**(template.metadata.labels or {}), **labels}
+    meta["annotations"] = dict(template.metadata.annotations or {})
+    return {
+        "apiVersion": routed.api_version,
+        "kind": routed.kind,
+        "metadata": meta,
+        "spec": routed.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
 
 
 def policy_body(

@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import Any, Final, Literal
 
 import pydantic
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from shared.contracts import kinds, subjects, validation
 from shared.contracts.meta import KubeObject, PassThrough, WireModel
@@ -54,12 +54,33 @@ class TemplateMetadata(PassThrough):
     annotations: dict[str, str] | None = None
 
 
+class _Routed:
+    """The template as its routed model validated it, kept for whoever writes the template next.
+
+    Equal to any other: a memo is not part of a template's value (pydantic compares private
+    attributes). ``owner`` is the ``id`` of the template it was made for, so a copy (which
+    shares the memo, and may have other fields) does not take it for its own.
+    """
+
+    __slots__ = ("model", "owner")
+
+    def __init__(self) -> None:
+        self.model: KubeObject | None = None
+        self.owner = 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Routed)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Template(PassThrough):
     """One Kubernetes object to put on member clusters; everything beyond ``metadata`` is kept."""
 
     api_version: common.RequiredStr
     kind: common.RequiredStr
     metadata: TemplateMetadata
+    _routed: _Routed = PrivateAttr(default_factory=_Routed)
 
     @model_validator(mode="after")
     def _check(self) -> Template:
@@ -89,10 +110,18 @@ class Template(PassThrough):
         except kinds.UnknownKind:
             return []
         try:
-            info.model.model_validate(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+            routed = info.model.model_validate(self.model_dump(mode="json", by_alias=True, exclude_none=True))
         except pydantic.ValidationError as exc:
             return validation.reasons_from(exc)
+        self._routed.model, self._routed.owner = routed, id(self)
         return []
+
+    def routed_model(self) -> KubeObject | None:
+        """This template as its routed model validated it when its Propagation was validated
+        (``None`` if it was not, or its kind is not routed): the fleet writes a ``Deployment``
+        from it without validating it again."""
+        memo = self._routed
+        return memo.model if memo.owner == id(self) else None
 
 
 class PropagationOwner(WireModel):

@@ -75,18 +75,27 @@ class Deployment(KubeObject):
         With neither, both become ``{app: <metadata.name>}`` (the label the seed's
         anti-affinity term already selects on); with one of them, the other copies it.
         """
-        doc = self.to_wire()
-        spec: dict[str, Any] = doc["spec"]
-        meta: dict[str, Any] = spec["template"].setdefault("metadata", {})
-        labels: dict[str, str] = dict(meta.get("labels") or {})
-        selector = spec.get("selector")
-        if not selector:
-            labels = labels or {"app": self.metadata.name}
-            spec["selector"] = {"matchLabels": dict(labels)}
-        elif not labels:
-            labels = dict(selector.get("matchLabels") or {})
-        meta["labels"] = labels
-        return Deployment.model_validate(doc)
+        return Deployment.model_validate(complete_wire(self.to_wire()))
+
+
+def complete_wire(doc: dict[str, Any]) -> dict[str, Any]:
+    """What :meth:`Deployment.completed` does, on a Deployment's wire form (changed in place, returned).
+
+    For a caller that holds the wire form of a validated Deployment already: the completed form
+    stays valid and in wire form (the selector and labels it writes are plain label maps), so it
+    needs no second validation.
+    """
+    spec: dict[str, Any] = doc["spec"]
+    meta: dict[str, Any] = spec["template"].setdefault("metadata", {})
+    labels: dict[str, str] = dict(meta.get("labels") or {})
+    selector = spec.get("selector")
+    if not selector:
+        labels = labels or {"app": doc["metadata"]["name"]}
+        spec["selector"] = {"matchLabels": dict(labels)}
+    elif not labels:
+        labels = dict(selector.get("matchLabels") or {})
+    meta["labels"] = labels
+    return doc
 
 
 # --- Service -------------------------------------------------------------------------------
