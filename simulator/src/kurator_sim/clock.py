@@ -20,7 +20,8 @@ class SimClock:
         self.scale = scale
         self._wall0 = datetime.now(UTC)
         self._mono0 = time.monotonic()
-        self._second: datetime | None = None
+        self._epoch0 = self._wall0.timestamp()
+        self._second: int | None = None
         self._stamp = ""
 
     def elapsed(self) -> float:
@@ -32,10 +33,12 @@ class SimClock:
 
     def timestamp(self) -> str:
         """``metav1.Time`` format: RFC 3339, second precision, ``Z``."""
-        # Every write stamps something, thousands a second under load: format each second once.
-        second = self.now().replace(microsecond=0)
+        # Every write stamps something, thousands a second under load: format each second once
+        # (and find which second it is without building a datetime).
+        second = int(self._epoch0 + (time.monotonic() - self._mono0) * self.scale)
         if second != self._second:
-            self._second, self._stamp = second, second.strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._second = second
+            self._stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return self._stamp
 
     def micro_timestamp(self) -> str:

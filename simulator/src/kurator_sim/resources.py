@@ -39,19 +39,18 @@ class ResourceType:
     verbs: tuple[str, ...] = DEFAULT_VERBS
     extra_subresources: tuple[str, ...] = ()
     """Other subresources, e.g. ``proxy`` on Karmada clusters."""
+    # Derived once: every store read and write asks for them (hundreds of times per object).
+    key: tuple[str, str] = field(init=False, compare=False, hash=False, repr=False)
+    """Version-independent identity: objects of all versions of a kind share one store."""
+    api_version: str = field(init=False, compare=False, hash=False, repr=False)
 
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.group, self.plural))
+        object.__setattr__(self, "api_version", f"{self.group}/{self.version}" if self.group else self.version)
 
     @property
     def singular(self) -> str:
         return self.kind.lower()
-
-    @property
-    def key(self) -> tuple[str, str]:
-        """Version-independent identity: objects of all versions of a kind share one store."""
-        return (self.group, self.plural)
 
     @property
     def qualified(self) -> str:
@@ -208,6 +207,10 @@ class Registry:
         self.types: tuple[ResourceType, ...] = tuple(types)
         self._by_path = {(t.group, t.version, t.plural): t for t in self.types}
         self._by_kind = {(t.group, t.version, t.kind): t for t in self.types}
+        self._by_key: dict[tuple[str, str], ResourceType] = {}
+        for t in self.types:
+            if t.storage:
+                self._by_key.setdefault(t.key, t)
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_path.get((group, version, plural))
@@ -217,10 +220,7 @@ class Registry:
 
     def by_key(self, key: tuple[str, str]) -> ResourceType:
         """The storage version of a kind."""
-        for t in self.types:
-            if t.key == key and t.storage:
-                return t
-        raise KeyError(key)
+        return self._by_key[key]
 
     def for_placement(self, where: Literal["host", "member"]) -> Registry:
         return Registry(t for t in self.types if t.placement in (where, "both"))

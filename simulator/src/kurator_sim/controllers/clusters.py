@@ -97,6 +97,8 @@ class ClusterStatusController:
         self._registered = False
         self._thresholds: dict[str, _Threshold] = {}
         self._demands: dict[str, kube_capacity.DemandCache] = {}
+        self._enablements: dict[str, list[Obj]] = {}
+        """Per member: its ``apiEnablements`` (what it serves is fixed; the status write copies them)."""
         self.clusters_rt = fleet.host_registry.by_key(CLUSTERS)
 
     async def run(self) -> None:
@@ -170,7 +172,8 @@ class ClusterStatusController:
             self.sync(cluster["metadata"]["name"])
 
     def sync(self, name: str) -> None:
-        cluster = self.host.find(self.clusters_rt, None, name)
+        # Read only: the status is built anew (sharing what it keeps) and handed to the store.
+        cluster = self.host.peek(self.clusters_rt, None, name)
         if cluster is None:
             self._thresholds.pop(name, None)
             return
@@ -197,7 +200,7 @@ class ClusterStatusController:
             )
         status["conditions"] = kube_conditions.set_condition(status.get("conditions"), ready, now)
         if status != (cluster.get("status") or {}):
-            self.host.update(self.clusters_rt, None, name, {**cluster, "status": status}, subresource="status")
+            self.host.replace_status(self.clusters_rt, None, name, cluster, status)
             if current is None or current.get("status") != ready["status"]:
                 log.info("cluster.ready", cluster=name, status=ready["status"], reason=ready["reason"])
         if pull:
@@ -229,7 +232,8 @@ class ClusterStatusController:
         allocatable: dict[str, Decimal] = kube_quantity.add(*(node.allocatable for node in packing.nodes))
         return {
             "kubernetesVersion": member.spec.kubernetes_version,
-            "apiEnablements": api_enablements(member),
+            "apiEnablements": self._enablements.get(member.name)
+            or self._enablements.setdefault(member.name, api_enablements(member)),
             "nodeSummary": {
                 "totalNum": len(packing.nodes),
                 "readyNum": sum(1 for node in packing.nodes if node.ready),

@@ -89,9 +89,11 @@ async def watch(
     while True:
         subscription = store.watch(rt, namespace)
         try:
-            async for event in subscription.events():
-                if event.type in ("ADDED", "MODIFIED", "DELETED"):
-                    on_event(event)
+            # Whole batches: one resumption for every event that came in since the last.
+            async for batch in subscription.batches():
+                for event in batch:
+                    if event.type != "BOOKMARK" and event.type != "ERROR":
+                        on_event(event)
         finally:
             subscription.close()
 

@@ -303,9 +303,12 @@ def _apply(
         first = ManagerKey.of(_BEFORE_FIRST_APPLY, "Update", str(current.get("apiVersion", "")))
         _record_update(managers, {}, current, first, root, now=now, ignored=ignored)
 
-    config = _copy(dict(applied))
+    # Creating, the merge rebuilds every map and list of the configuration and changes nothing
+    # it shares (leaves, atomic subtrees), so the configuration needs no copy of its own.
+    config = _copy(dict(applied)) if current else dict(applied)
     fields = _recursive_difference(_typed_fields(config, root, what="patch"), ignored)
-    _typed_fields(current, root, what="live")
+    if current:
+        _typed_fields(current, root, what="live")
     merged = merge(current, config, root)
     last = managers.get(key)
     version = str(config.get("apiVersion", ""))
