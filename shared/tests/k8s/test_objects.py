@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from kurator_sim import testing
-from shared.k8s import connection, errors, objects, resources
+from shared.k8s import connection, errors, objects, resources, tracing
 
 CRDS = testing.SHARED_CRDS if testing.SHARED_CRDS.is_dir() else None
 CONFIGMAPS = resources.Resource("", "v1", "configmaps", True, "ConfigMap")
@@ -105,6 +106,27 @@ async def test_get_find_and_list(api: objects.Objects) -> None:
     assert {o["kind"] for o in odd} == {"ConfigMap"}
     everywhere = await api.list_objects(CONFIGMAPS, label_selector="parity", page_size=2)
     assert len(everywhere) == 5
+
+
+async def test_find_without_spans(kube: connection.ApiClient) -> None:
+    # No span to mark: an absent object is read as an answer, not raised and caught as NotFound.
+    quiet = objects.Objects(kube, field_manager="kurator-test", tracer=trace.NoOpTracer())
+    assert await quiet.find(CONFIGMAPS, name="absent", namespace="default") is None
+    assert await quiet.find(CONFIGMAPS, name="absent", namespace="missing-namespace") is None
+    await quiet.apply(CONFIGMAPS, configmap("present", {"x": "1"}))
+    found = await quiet.find(CONFIGMAPS, name="present", namespace="default")
+    assert found is not None
+    assert found["data"] == {"x": "1"}
+    with pytest.raises(errors.NotFound):
+        await quiet.get(CONFIGMAPS, name="absent", namespace="default")
+
+
+def test_which_tracers_make_spans() -> None:
+    assert not tracing.makes_spans(trace.NoOpTracer())
+    assert tracing.makes_spans(TracerProvider().get_tracer("test"))
+    # The global API tracer: none until a global provider is installed (none is, in tests).
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    assert not tracing.makes_spans(tracing.default_tracer())
 
 
 async def test_delete(api: objects.Objects) -> None:

@@ -28,7 +28,20 @@ def default_tracer() -> trace.Tracer:
     return trace.get_tracer(INSTRUMENTATION)
 
 
-@contextlib.contextmanager
+_NO_SPAN: Final = contextlib.nullcontext(trace.INVALID_SPAN)
+
+
+def makes_spans(tracer: trace.Tracer) -> bool:
+    """Whether ``tracer`` can make a span: the no-op tracer cannot, nor can the global API
+    tracer while no global provider is installed (asked again each time: one may be installed
+    later)."""
+    if isinstance(tracer, trace.NoOpTracer):
+        return False
+    if isinstance(tracer, trace.ProxyTracer):
+        return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    return True
+
+
 def call_span(
     tracer: trace.Tracer,
     *,
@@ -37,8 +50,27 @@ def call_span(
     namespace: str | None = None,
     name: str | None = None,
     path: str = "",
+) -> contextlib.AbstractContextManager[trace.Span]:
+    """The span around one API call; ``resource`` is ``None`` for non-resource paths (discovery).
+
+    A tracer that makes no spans gets no span machinery either (starting a non-recording span
+    and making it current cost about as much as the rest of a call's client side).
+    """
+    if not makes_spans(tracer):
+        return _NO_SPAN
+    return _call_span(tracer, verb=verb, resource=resource, namespace=namespace, name=name, path=path)
+
+
+@contextlib.contextmanager
+def _call_span(
+    tracer: trace.Tracer,
+    *,
+    verb: str,
+    resource: resources.Resource | None,
+    namespace: str | None,
+    name: str | None,
+    path: str,
 ) -> Iterator[trace.Span]:
-    """The span around one API call; ``resource`` is ``None`` for non-resource paths (discovery)."""
     target = resource.display if resource is not None else path
     with tracer.start_as_current_span(
         f"{verb} {target}", kind=SpanKind.CLIENT, record_exception=False, set_status_on_exception=False
