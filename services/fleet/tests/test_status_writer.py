@@ -4,7 +4,8 @@ Covered: changes of one object within the coalescing window make one message car
 last observation (and a change after it one more); a busy writer holds back details and
 transient states (not milestones) until the next step, the settle time or quiet; the
 watchers' own message delivered before its acknowledgement is not decoded, the
-acknowledgement records it; another publisher's message still is; a key the desired-state
+acknowledgement records it (and the read loop may drop it as received); another
+publisher's message still is; a key the desired-state
 store does not hold is looked up once, not on every change, and an intent that comes later
 is still found.
 """
@@ -26,7 +27,7 @@ from kurator_fleet.watchers import mirror as mirror_module
 from kurator_fleet.watchers import placements
 from kurator_fleet.watchers.mirror import StatusMirror
 from kurator_fleet.watchers.publishing import StatusWriter
-from shared.bus import store
+from shared.bus import store, wire
 from shared.bus.jetstream import PubAck
 from shared.contracts import subjects
 from shared.testing.eventually import eventually
@@ -374,3 +375,24 @@ async def test_a_lookup_that_raced_an_intent_is_not_remembered_as_a_miss() -> No
         await eventually(lambda: _count_at_least(recorder, 2))
     assert racing.lookups == 2
     assert recorder.sent[-1][1] == {**DOCUMENT, "spec": {}, "status": {"phase": "Available"}}
+
+
+def test_the_mirror_knows_its_own_messages_from_the_raw_delivery(mirror: StatusMirror) -> None:
+    """What the read loop may drop (:meth:`StatusMirror.known`) is what ``_on_msg`` would ignore."""
+    subject = subjects.status(ADDRESS)
+
+    def raw(seq: int, source: str) -> tuple[bytes, bytes, bytes]:
+        delivery = Delivery(subject, seq, source, b"{}")
+        block = wire.encode_headers({"ce-specversion": "1.0", "ce-source": source, "ce-id": "x"})
+        return delivery.subject.encode(), delivery.reply.encode(), block
+
+    with mirror.publishing(ADDRESS):
+        assert mirror.known(*raw(7, OWN))  # in flight: the acknowledgement records it
+        assert not mirror.known(*raw(7, OWN + "/other"))
+        assert not mirror.known(*raw(7, "kurator/fleet/test"))  # the processor's: always read
+    assert not mirror.known(*raw(7, OWN))  # not in flight and not recorded: read it
+    mirror.published(ADDRESS, seq=7, document={"status": {}})
+    assert mirror.known(*raw(7, OWN))
+    assert not mirror.known(*raw(8, OWN))  # newer than what was recorded
+    other = subjects.status(address(1))
+    assert not mirror.known(other.encode(), raw(3, OWN)[1], raw(3, OWN)[2])

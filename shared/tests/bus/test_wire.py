@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from nats.aio import client as nats_client
 from nats.aio.msg import Msg
 from nats.errors import BadHeaderError
+from nats.js.errors import NotFoundError
 
 from shared.bus import connection, wire
 from shared.contracts import cloudevents
+from shared.testing.eventually import eventually
 
 ENVELOPE = cloudevents.Envelope.new(
     source="kurator/fleet",
@@ -126,5 +129,78 @@ async def test_inline_subscriptions_get_raw_messages(nats_url: str) -> None:
         await asyncio.sleep(0.05)
         assert len(got) == 2
         assert not nc._inline
+    finally:
+        await nc.close()
+
+
+async def test_skipped_deliveries_of_an_ordered_consumer_keep_it_in_order(nats_url: str) -> None:
+    """Deliveries ``skip`` picks never reach the callback; nats-py's ordered-consumer
+    bookkeeping counts them, so the consumer neither stalls nor resets; a real gap still resets it."""
+    nc = await connection.connect(nats_url, name="test-wire-skip")
+    try:
+        assert isinstance(nc, wire.Client)
+        js = nc.jetstream()
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream("WIRE_SKIP")
+        await js.add_stream(name="WIRE_SKIP", subjects=["skip.>"])
+        got: list[bytes] = []
+        asked: list[tuple[bytes, bytes]] = []
+
+        async def on(msg: Msg) -> None:
+            got.append(msg.data)
+
+        def skip(subject: bytes, reply: bytes, headers: bytes) -> bool:
+            asked.append((subject, reply))
+            return b"\r\nmine: yes\r\n" in headers
+
+        sub = await js.subscribe("skip.>", cb=on, stream="WIRE_SKIP", ordered_consumer=True, idle_heartbeat=0.5)
+        nc.skip_deliveries(sub, skip)
+        for i in range(20):
+            await js.publish(f"skip.{i}", str(i).encode(), headers={"mine": "yes" if i % 3 else "no"})
+
+        async def all_in() -> bool:
+            return len(asked) == 20
+
+        await eventually(all_in, timeout_seconds=5)
+        await asyncio.sleep(0.1)
+        assert got == [str(i).encode() for i in range(0, 20, 3)]
+        assert all(reply.startswith(b"$JS.ACK.WIRE_SKIP.") for _, reply in asked)
+        jsi = sub._sub._jsi
+        assert (jsi._dseq, jsi._sseq, sub.delivered) == (21, 20, 20)
+        assert nc.stats["in_msgs"] >= 20
+
+        await asyncio.sleep(1.2)  # idle heartbeats after skipped messages: no gap seen
+        assert (jsi._dseq, jsi._sseq) == (21, 20)
+        await js.publish("skip.last", b"last", headers={"mine": "no"})
+
+        async def last_in() -> bool:
+            return got[-1] == b"last"
+
+        await eventually(last_in, timeout_seconds=5)
+        consumer = sub._consumer
+
+        # A skipped delivery out of sequence is a gap: the consumer restarts after the last seen.
+        await nc._process_msg(
+            sub._sub._id,
+            b"skip.x",
+            b"$JS.ACK.WIRE_SKIP.c.1.99.99.1764200000000000000.0",
+            b"x",
+            b"NATS/1.0\r\nmine: yes\r\n\r\n",
+        )
+        assert jsi._dseq == 1
+
+        async def recreated() -> bool:
+            return sub._consumer != consumer
+
+        await eventually(recreated, timeout_seconds=5)
+        await js.publish("skip.after", b"after", headers={"mine": "no"})
+
+        async def after_in() -> bool:
+            return got[-1] == b"after"
+
+        await eventually(after_in, timeout_seconds=5)
+        assert got.count(b"last") == 1  # restarted after it, not before
+        await sub.unsubscribe()
+        await js.delete_stream("WIRE_SKIP")
     finally:
         await nc.close()

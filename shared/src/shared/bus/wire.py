@@ -15,15 +15,20 @@ own path, so the results are the same by construction.
 
 :meth:`Client.subscribe_inline` is for the JetStream acknowledgements every publish waits for
 (``shared.bus.jetstream``): they are handed over as the read loop parses them.
+:meth:`Client.skip_deliveries` lets a JetStream push subscription (an ordered consumer) drop
+deliveries its reader already knows (a service's own statuses coming back) as they are parsed,
+with nats-py's bookkeeping for them done as if they had been handed over.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from nats import errors as nats_errors
 from nats.aio import client as nats_client
+from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.protocol import command
 
@@ -108,13 +113,32 @@ InlineHandler = Callable[[bytes, bytes, dict[str, str] | None], None]
 """Takes a message's subject, payload and headers (``None`` if it has none) as received."""
 
 
+SkipDelivery = Callable[[bytes, bytes, bytes], bool]
+"""Takes a JetStream delivery's subject, reply subject (``$JS.ACK...``) and raw header block, as
+received; ``True``: drop it."""
+
+_JS_ACK: Final = b"$JS.ACK."
+
+
 class Client(nats_client.Client):
-    """nats-py's client with :func:`encode_headers`, :func:`parse_header_lines` and
-    :meth:`subscribe_inline`."""
+    """nats-py's client with :func:`encode_headers`, :func:`parse_header_lines`,
+    :meth:`subscribe_inline` and :meth:`skip_deliveries`."""
 
     def __init__(self) -> None:
         super().__init__()
         self._inline: dict[int, InlineHandler] = {}
+        # By subscription object, not id: an ordered consumer that resets moves to a new id.
+        self._skips: weakref.WeakKeyDictionary[Subscription, SkipDelivery] = weakref.WeakKeyDictionary()
+
+    def skip_deliveries(self, sub: Subscription, skip: SkipDelivery) -> None:
+        """Drop the JetStream deliveries (data messages, never control messages) of push
+        subscription ``sub`` that ``skip`` picks, as the read loop parses them: no headers
+        parsed, no ``Msg`` built, queued or handed to the callback. nats-py's bookkeeping counts
+        them as delivered (received count, an ordered consumer's sequences and its reset on a
+        gap, flow control), so the consumer runs on as if the callback had ignored them.
+        ``skip`` must not block; it lasts as long as the subscription.
+        """
+        self._skips[getattr(sub, "_sub", sub)] = skip  # a JetStream subscription wraps the client's
 
     async def subscribe_inline(self, subject: str, handler: InlineHandler) -> Subscription:
         """Subscribe with ``handler`` called from the read loop itself, as each message is parsed.
@@ -135,6 +159,12 @@ class Client(nats_client.Client):
     async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes) -> None:
         handler = self._inline.get(sid)
         if handler is None:
+            if self._skips and headers and reply.startswith(_JS_ACK):
+                sub = self._subs.get(sid)
+                skip = self._skips.get(sub) if sub is not None else None
+                if sub is not None and skip is not None and skip(subject, reply, headers):
+                    await self._skipped(sid, sub, reply, len(data))
+                    return
             await super()._process_msg(sid, subject, reply, data, headers)
             return
         self.stats["in_msgs"] += 1
@@ -143,6 +173,28 @@ class Client(nats_client.Client):
             handler(subject, data, await self._process_headers(headers) if headers else None)
         except Exception as exc:  # the read loop must go on
             await self._error_cb(exc)
+
+    async def _skipped(self, sid: int, sub: Subscription, reply: bytes, size: int) -> None:
+        """What nats-py's ``_process_msg`` does for a JetStream data message, short of handing it over."""
+        self.stats["in_msgs"] += 1
+        self.stats["in_bytes"] += size
+        sub._received += 1
+        if sub._max_msgs > 0 and sub._received >= sub._max_msgs:
+            self._subs.pop(sid, None)
+        jsi = sub._jsi
+        if jsi is None:
+            return
+        jsi._active = True
+        text = reply.decode()
+        if jsi._ordered:
+            tokens = Msg.Metadata._get_metadata_fields(text)
+            sseq, dseq = int(tokens[5]), int(tokens[6])  # as nats-py reads them (no domain)
+            if dseq != jsi._dseq:
+                await jsi.reset_ordered_consumer(jsi._sseq + 1)
+                return
+            jsi._dseq = dseq + 1
+            jsi._sseq = sseq
+        jsi.track_sequences(text)
 
     @staticmethod
     def _parse_header_lines(raw: bytes) -> dict[str, str]:

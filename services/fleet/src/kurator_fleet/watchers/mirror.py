@@ -13,7 +13,10 @@ as ``<source>/watchers`` (:func:`watcher_source`), anything else is the intent p
 replica's own messages are known from their acknowledgement already and are not decoded again,
 also when the stream delivers one before its acknowledgement arrives (the usual order): while
 the watchers publish to a subject (:meth:`StatusMirror.publishing`), the acknowledgement is
-what records it.
+what records it. They are most of what the consumer delivers (every status the watchers
+publish comes back), so on the services' client (:class:`shared.bus.wire.Client`) they are
+dropped as the read loop parses them (:meth:`StatusMirror.known`), before nats-py makes a
+message of them and hands it to this mirror's task.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from typing import Any
 
 import orjson
 import structlog
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
-from shared.bus import reader
+from shared.bus import reader, wire
 from shared.contracts import status, subjects
 
 log = structlog.get_logger(__name__)
@@ -73,9 +77,21 @@ replica's) changed an entry."""
 
 
 class StatusMirror:
-    def __init__(self, js: JetStreamContext, *, own_source: str, on_message: OnMessage | None = None) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        *,
+        own_source: str,
+        on_message: OnMessage | None = None,
+        nc: Client | None = None,
+    ) -> None:
+        """``nc``: the connection under ``js``; when it is a :class:`shared.bus.wire.Client`,
+        this replica's own messages are dropped as they are read."""
         self._js = js
+        self._nc = nc
         self._own = own_source
+        self._own_line = b"\r\nce-source: " + own_source.encode() + b"\r\n"
+        """The header line of this replica's watchers' messages, as it is on the wire."""
         self._on_message = on_message
         self._entries: dict[subjects.ObjectAddress, Entry] = {}
         self._inflight: dict[str, int] = {}
@@ -99,6 +115,8 @@ class StatusMirror:
             config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=last + 1),
             pending_msgs_limit=-1,
         )
+        if isinstance(self._nc, wire.Client):
+            self._nc.skip_deliveries(self._sub, self.known)
         log.info("watchers.mirror_loaded", subjects=len(self._entries), from_sequence=last + 1)
 
     async def refresh(self) -> None:
@@ -158,6 +176,18 @@ class StatusMirror:
         """The subject was purged."""
         self._entries.pop(address, None)
 
+    def known(self, subject: bytes, reply: bytes, headers: bytes) -> bool:
+        """Whether a delivery, as received, is this replica's own message that :meth:`_on_msg`
+        would ignore: being published (the acknowledgement records it) or recorded already."""
+        if self._own_line not in headers:
+            return False
+        text = subject.decode()
+        if text in self._inflight:
+            return True
+        entry = self._entries.get(_address_of(text) or _NOWHERE)
+        seq = _stream_sequence(reply.decode())
+        return entry is not None and seq is not None and entry.latest_seq >= seq
+
     async def _on_msg(self, msg: Msg) -> None:
         headers = msg.headers or {}
         own = headers.get("ce-source") == self._own
@@ -191,10 +221,16 @@ class StatusMirror:
 
     @staticmethod
     def _address(subject: str) -> subjects.ObjectAddress | None:
-        try:
-            return subjects.parse_object(subject)[1]
-        except subjects.SubjectError:
-            return None
+        return _address_of(subject)
+
+
+@functools.lru_cache(maxsize=65536)
+def _address_of(subject: str) -> subjects.ObjectAddress | None:
+    """The object a status subject names (decoded once per subject: each gets many messages)."""
+    try:
+        return subjects.parse_object(subject)[1]
+    except subjects.SubjectError:
+        return None
 
 
 _NOWHERE = subjects.ObjectAddress("fleet", "none", None, "none")

@@ -61,7 +61,9 @@ class Watchers:
         self._settings = settings
         self.observations = observations
         self.publisher = Publisher(context.nc, source=watcher_source(context.publisher.source))
-        self.mirror = StatusMirror(context.js, own_source=self.publisher.source, on_message=self._on_message)
+        self.mirror = StatusMirror(
+            context.js, own_source=self.publisher.source, on_message=self._on_message, nc=context.nc
+        )
         self.writer = StatusWriter(
             publisher=self.publisher,
             mirror=self.mirror,
