@@ -25,7 +25,7 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from kurator_apps.federated import handlers, index, observed, tracker
+from kurator_apps.federated import handlers, index, observed, settling, tracker
 from shared import errors
 from shared.bus import reader, store
 from shared.bus.publisher import Publisher
@@ -165,21 +165,36 @@ async def publish(
     fleet: handlers.Propagations,
     *,
     clock: Callable[[], datetime] | None = None,
+    settle: timedelta = settling.DEFAULT_SETTLE,
 ) -> None:
     """Publish the status of what changed (forever); called under a lease. A Propagation the
     fleet does not hold and this replica did not send (see :meth:`.tracker.Tracker.unpropagated`)
-    is published first."""
+    is published first. While busy, a change that moves no milestone waits up to ``settle`` for
+    the next one (:mod:`.settling`)."""
     now = clock or (lambda: datetime.now(UTC))
+    loop = asyncio.get_running_loop()
+    held = settling.Settling(settle=settle)
     ticker = asyncio.create_task(_deadline_ticks(state, now))
     try:
         while True:
-            await state.wake.wait()
-            # A rollout's observations come in bursts (the Propagation's, then the Deployment's
-            # statuses): a short pause publishes one status for the burst instead of one each.
-            await asyncio.sleep(COALESCE.total_seconds())
-            state.wake.clear()
-            batch = state.take_dirty()
-            await _bounded((lambda at=at: _publish_one(state, publisher, fleet, at, now())) for at in sorted(batch))
+            if not state.wake.is_set():
+                with contextlib.suppress(TimeoutError):  # then what is held is due
+                    await asyncio.wait_for(state.wake.wait(), held.next_due(loop.time()))
+            if state.wake.is_set():
+                # A rollout's observations come in bursts (the Propagation's, then the Deployment's
+                # statuses): a short pause publishes one status for the burst instead of one each.
+                await asyncio.sleep(COALESCE.total_seconds())
+                state.wake.clear()
+            held.window(len(state.dirty))
+            due = held.due(loop.time())
+            batch = state.take_dirty(also=due)
+            for at in due:
+                if at not in batch:
+                    held.drop(at)  # a handler is answering it with its newest status
+            await _bounded(
+                (lambda at=at: _publish_one(state, publisher, fleet, at, now(), held=held, moment=loop.time()))
+                for at in sorted(batch)
+            )
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -197,7 +212,14 @@ async def _bounded(jobs: Any, limit: int = 64) -> None:
 
 
 async def _publish_one(
-    state: tracker.Tracker, publisher: Publisher, fleet: handlers.Propagations, at: tracker.At, now: datetime
+    state: tracker.Tracker,
+    publisher: Publisher,
+    fleet: handlers.Propagations,
+    at: tracker.At,
+    now: datetime,
+    *,
+    held: settling.Settling,
+    moment: float,
 ) -> None:
     missing = state.unpropagated(at)
     if missing is not None:
@@ -209,8 +231,14 @@ async def _publish_one(
             state.sent(at, missing)
     body = state.evaluate(at, now=now)
     if body is None:
+        held.drop(at)
         return
-    if state.changed(at, body):
+    if not state.changed(at, body):
+        held.drop(at)
+    elif not state.events_waiting(at) and held.hold(at, before=state.on_the_bus(at), after=body, now=moment):
+        return  # it goes out with the next milestone, or once due
+    else:
+        held.drop(at)
         entry = state.index.fd(*at)
         if entry is None:
             return

@@ -14,7 +14,7 @@ Karmada assigned (the plan's prediction until the binding says).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -219,9 +219,11 @@ class Tracker:
         else:
             self.dirty.discard(at)
 
-    def take_dirty(self) -> set[At]:
-        """What changed since the last call, for the publisher (less what a handler is answering)."""
+    def take_dirty(self, *, also: Iterable[At] = ()) -> set[At]:
+        """What changed since the last call and ``also`` (what is due again), for the publisher,
+        less what a handler is answering."""
         batch, self.dirty = self.dirty, set()
+        batch.update(also)
         return batch - self._answering if self._answering else batch
 
     def forget(self, at: At) -> None:
@@ -394,6 +396,13 @@ class Tracker:
     def changed(self, at: At, body: Mapping[str, Any]) -> bool:
         """Whether ``body`` differs from the status on the bus."""
         return self._published.get(at) != body
+
+    def on_the_bus(self, at: At) -> Mapping[str, Any] | None:
+        """``at``'s status on the bus, as far as this tracker knows (``None``: none known)."""
+        return self._published.get(at)
+
+    def events_waiting(self, at: At) -> bool:
+        return bool(self._events.get(at))
 
     def take_events(self, at: At) -> list[status.Event]:
         return self._events.pop(at, [])
