@@ -367,5 +367,9 @@ def test_milestones_are_the_phase_and_the_assignment_and_a_binding_not_yet_sched
     assert policy[1].milestone == policy[2].milestone == policy[3].milestone != policy[0].milestone
     propagation = [placements.propagation_observation([line]) for line in lines]
     assert len({o.milestone for o in propagation[1:]}) == 3
+    assert [o.transient for o in propagation] == [True, False, False, False]
+    # Nothing bound yet (just applied): Karmada's detector binds it on its own.
+    assert placements.propagation_observation([]).transient
+    assert not placements.policy_observation([]).transient  # a policy's last binding went away
     # The wire form is the summary's, whichever way the line came in.
     assert policy[3].fields["placements"] == [placements.summary(running, all_ready)]

@@ -278,12 +278,18 @@ def policy_observation(summaries: Sequence[Mapping[str, Any] | Line]) -> observe
 
 
 def propagation_observation(summaries: Sequence[Mapping[str, Any] | Line]) -> observed.Observation:
-    """As :func:`policy_observation`, plus the least advanced line's phase."""
+    """As :func:`policy_observation`, plus the least advanced line's phase. No line at all is
+    transient too: right after the Propagation is applied, Karmada's detector has not bound its
+    templates yet (the write side's own status has just said so), and will on its own."""
     wired, settled, transient = _lines(summaries)
     phases = {s["phase"] for s in wired}
     overall = next((p for p in _WORST_FIRST if p in phases), PENDING)
     return observed.Observation(
-        owner=PROPAGATION, fields={"placements": wired}, phase=overall, milestone=settled, transient=transient
+        owner=PROPAGATION,
+        fields={"placements": wired},
+        phase=overall,
+        milestone=settled,
+        transient=transient or not wired,
     )
 
 
