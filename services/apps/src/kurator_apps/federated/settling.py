@@ -29,9 +29,9 @@ At = tuple[str, str]
 
 DEFAULT_SETTLE: Final = timedelta(seconds=5)
 """As long as the fleet's status writer holds its own details (``status_settle_seconds``)."""
-BUSY_AT: Final = 8.0
-"""FederatedDeployments per publishing window, on average: with windows of some 25 ms, hundreds
-of changes a second - a load test, not people or tests applying a few at a time."""
+BUSY_AT: Final = 4.0
+"""FederatedDeployments per publishing window, on average: with windows of some 25 ms, well over
+a hundred changes a second - a load, not people or tests applying a few at a time."""
 _WEIGHT: Final = 0.25
 """Weight of the newest window in the average (about the last four windows count)."""
 
