@@ -15,6 +15,7 @@ from shared import errors
 from shared.bus import client, reader
 from shared.bus.publisher import Publisher
 from shared.contracts import cloudevents, subjects
+from shared.runtime import intents
 from shared.testing import services
 from shared.testing.eventually import eventually
 
@@ -211,3 +212,39 @@ def _fake_delivery(raw: Any) -> Any:
     reply = f"$JS.ACK.{subjects.INTENTS_STREAM}.kurator-fleet.1.{raw.seq}.1.0.0"
     msg = Msg(None, subject=raw.subject, reply=reply, data=raw.data, headers=raw.headers)
     return messages.Delivery.wrap(msg, service="fleet")
+
+
+class FirstApplies:
+    """A handler that records which of its methods the processor called."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def on_apply(self, obj: Any, record: Any) -> dict[str, Any]:
+        self.calls.append("on_apply")
+        return intents.accepted_status(record)
+
+    async def on_first_apply(self, obj: Any, record: Any) -> dict[str, Any]:
+        self.calls.append("on_first_apply")
+        return intents.accepted_status(record)
+
+    async def on_delete(self, record: Any) -> None:
+        self.calls.append("on_delete")
+
+
+async def test_a_first_apply_is_told_only_when_no_record_existed(nc: Client, nats_url: str) -> None:
+    """Not after an update, nor after a delete (its tombstone is a record), nor on a replica that
+    never saw the object (its write as "must not exist" fails, so it reads the record)."""
+    handler = FirstApplies()
+    async with services.running("fleet", nats_url=nats_url, handlers={"propagationpolicy": handler}):
+        await apply(nc, pp())
+        await apply(nc, pp(placement={"clusterAffinity": {"clusterNames": ["cluster-beijing"]}}))
+        await apply(nc, pp(), verb=cloudevents.DELETE)
+        await apply(nc, pp())
+        await apply(nc, pp("another"))
+    async with services.running("fleet", nats_url=nats_url, handlers={"propagationpolicy": handler}):
+        [again] = await apply(nc, pp("another", placement={"clusterAffinity": {"clusterNames": ["x"]}}))
+    assert again.result == "updated"
+    assert handler.calls == ["on_first_apply", "on_apply", "on_delete", "on_apply", "on_first_apply", "on_apply"]
+    assert isinstance(handler, intents.FirstApplyHandler)
+    assert not isinstance(intents.AcceptingHandler(), intents.FirstApplyHandler)

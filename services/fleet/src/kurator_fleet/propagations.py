@@ -4,7 +4,8 @@ The contract itself (what a requesting service sends, what it gets back) is docu
 :mod:`shared.contracts.models.propagation`. Here, per apply:
 
 1. resolve each template's scope (namespaced ones go to the Propagation's namespace);
-2. refuse templates another Propagation holds, and policies of our names that are not ours;
+2. refuse templates another Propagation holds, and policies of our names that are not ours
+   if it is to write them (one it does not write is left alone);
 3. apply the templates (a ``Deployment`` completed like a Deployment intent), then the
    ``PropagationPolicy`` ``<name>`` selecting exactly the namespaced templates by name and,
    if there are cluster-scoped templates, the ``ClusterPropagationPolicy`` ``<ns>.<name>``;
@@ -17,6 +18,7 @@ Delete removes the templates, then the policies, only those carrying this Propag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -149,34 +151,48 @@ class PropagationHandler:
         self._karmada = karmada
 
     async def on_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
+        return await self._apply(obj, record, first=False)
+
+    async def on_first_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
+        """The Propagation had no record before: no policy of an earlier apply can exist, so the
+        ``ClusterPropagationPolicy`` is looked up only if this apply writes one (whose name
+        someone else may hold)."""
+        return await self._apply(obj, record, first=True)
+
+    async def _apply(self, obj: KubeObject, record: store.Record, *, first: bool) -> dict[str, Any]:
         assert isinstance(obj, propagation.Propagation)
         namespace, name, spec = obj.metadata.namespace or "default", obj.metadata.name, obj.spec
         mine = ownership.propagation_labels(namespace=namespace, name=name)
         labels = {**ownership.owner_labels(**spec.owner.model_dump()), **mine}
         planned = [await self._plan(i, t, namespace=namespace, labels=labels) for i, t in enumerate(spec.templates)]
         policy_ref, cluster_policy_ref = policy_refs(namespace, name)
+        selects = {
+            policy_ref: [item.ref for item in planned if item.ref.namespace is not None],
+            cluster_policy_ref: [item.ref for item in planned if item.ref.namespace is None],
+        }
+        # A policy this apply writes is looked up (someone else may hold its name), and so is one
+        # an earlier apply may have written, to withdraw it: on a first apply, there is none.
+        look_up = [ref for ref in (policy_ref, cluster_policy_ref) if selects[ref] or not first]
         with failures.writing(f"Propagation {namespace}/{name}"):
             for item in planned:
                 holder = ownership.held_by_other(await self._karmada.find(item.ref), mine)
                 if holder is not None:
                     message = f"{item.ref.display()} is already propagated by another Propagation ({holder})"
                     raise _at(item.index, message)
-            previous, existing = await self._previously_selected(policy_ref, cluster_policy_ref, mine)
+            writing = [ref for ref in look_up if selects[ref]]
+            previous, existing = await self._previously_selected(look_up, mine, writing=writing)
         for item in planned:
             with failures.writing(item.ref.display(), field=f"spec.templates[{item.index}]"):
                 await self._karmada.apply(item.body)
         written = [item.ref for item in planned]
         listed = set(written)
-        for ref, selects in (
-            (policy_ref, [r for r in written if r.namespace is not None]),
-            (cluster_policy_ref, [r for r in written if r.namespace is None]),
-        ):
+        for ref, selected in selects.items():
             # Karmada's causes are about the policy's spec, whose placement is the intent's spec.placement.
             with failures.writing(ref.display()):
-                if selects:
-                    await self._karmada.apply(policy_body(ref, spec=spec, selects=selects, labels=labels))
+                if selected:
+                    await self._karmada.apply(policy_body(ref, spec=spec, selects=selected, labels=labels))
                     written.append(ref)
-                elif ref in existing:  # (looked up just above: absent is the usual case, no second look)
+                elif ref in existing:  # (looked up above, or cannot exist: absent is the usual case)
                     await self._delete_if_ours(ref, mine)
         with failures.writing(f"the templates Propagation {namespace}/{name} no longer lists"):
             removed = [ref for ref in sorted(previous - listed) if await self._delete_if_ours(ref, mine)]
@@ -199,7 +215,8 @@ class PropagationHandler:
         mine = ownership.propagation_labels(namespace=namespace, name=name)
         policy_ref, cluster_policy_ref = policy_refs(namespace, name)
         with failures.writing(f"the objects of Propagation {namespace}/{name}"):
-            targets, _ = await self._previously_selected(policy_ref, cluster_policy_ref, mine)
+            refs = (policy_ref, cluster_policy_ref)
+            targets, _ = await self._previously_selected(refs, mine, writing=refs)
             for template in obj.spec.templates:
                 # Also what the record lists, in case an apply failed before writing its policy.
                 try:
@@ -223,21 +240,23 @@ class PropagationHandler:
         return Planned(index, ref, template_body(template, namespace=placed, labels=labels))
 
     async def _previously_selected(
-        self, policy_ref: ports.ObjectRef, cluster_policy_ref: ports.ObjectRef, mine: dict[str, str]
+        self, policy_refs: Sequence[ports.ObjectRef], mine: dict[str, str], *, writing: Sequence[ports.ObjectRef]
     ) -> tuple[set[ports.ObjectRef], set[ports.ObjectRef]]:
-        """What this Propagation's policies select now (the templates its last apply wrote), and
-        which of the two policies exist.
+        """What this Propagation's policies (of ``policy_refs``) select now (the templates its last
+        apply wrote), and which of them exist.
 
-        Also refuses (on the policy's name) a policy of our name that someone else wrote.
+        Refuses (on the policy's name) a policy of our name that someone else wrote if it is one
+        of those we are ``writing``; any other is not ours and left alone (read as absent).
         """
         found: set[ports.ObjectRef] = set()
         existing: set[ports.ObjectRef] = set()
-        for ref in (policy_ref, cluster_policy_ref):
+        for ref in policy_refs:
             policy = await self._karmada.find(ref)
             if policy is None:
                 continue
-            existing.add(ref)
             if not _ours(policy, mine):
+                if ref not in writing:
+                    continue
                 raise errors.InvalidIntent(
                     [
                         validation.Reason(
@@ -246,6 +265,7 @@ class PropagationHandler:
                         )
                     ]
                 )
+            existing.add(ref)
             for selector in (policy.get("spec") or {}).get("resourceSelectors") or ():
                 if selector.get("name"):
                     found.add(

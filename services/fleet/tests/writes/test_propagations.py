@@ -5,7 +5,9 @@ labels, Deployments completed; one PropagationPolicy ``<name>`` selecting exactl
 with the given placement (shorthand written natively); cluster-scoped templates in a
 ClusterPropagationPolicy ``<ns>.<name>``; a template dropped on re-apply deleted; delete removing
 everything written and nothing else; a template or policy someone else holds refused; Karmada's
-422 on a template named ``spec.templates[i]...``; a kind Karmada does not serve refused.
+422 on a template named ``spec.templates[i]...``; a kind Karmada does not serve refused; a first
+apply (no record before) looking up only the policies it writes, a policy of our name it does not
+write left alone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from kurator_fleet import handlers
 from kurator_sim import testing
 from shared import errors
 from shared.k8s import objects, resources
@@ -191,3 +194,86 @@ async def test_karmada_422_on_a_template_names_its_field(apply: Apply) -> None:
     with pytest.raises(errors.InvalidIntent) as info:
         await apply(propagation(schedule))
     assert [r.field for r in info.value.reasons] == ["spec.templates[0].spec.schedule"]
+
+
+class CountingKarmada:
+    """The adapter, counting which objects are looked up."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.found: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def find(self, ref: Any) -> Any:
+        self.found.append(ref.kind)
+        return await self._inner.find(ref)
+
+
+@pytest.fixture
+def counted(karmada: Any) -> CountingKarmada:
+    return CountingKarmada(karmada)
+
+
+@pytest.fixture
+def first_apply(counted: CountingKarmada, kit: Any) -> Callable[..., Any]:
+    """``await first_apply(doc)``: the apply of a Propagation that had no record before."""
+    handler = handlers.for_karmada(counted, desired=None, finish=lambda _, status: status)["propagation"]  # type: ignore[arg-type]
+
+    async def run(doc: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await handler.on_first_apply(kit.model(doc), kit.record(doc))
+        return result
+
+    return run
+
+
+async def test_a_first_apply_does_not_look_for_a_cluster_policy_it_does_not_write(
+    first_apply: Callable[..., Any], counted: CountingKarmada, read: objects.Objects
+) -> None:
+    status = await first_apply(propagation())
+    assert status["phase"] == "Applied"
+    assert counted.found == ["Deployment", "Service", "PropagationPolicy"]
+    assert await read.find(resources.PROPAGATION_POLICIES, name="frontend", namespace="shop") is not None
+
+
+async def test_a_first_apply_still_looks_for_the_policies_it_writes(
+    first_apply: Callable[..., Any], counted: CountingKarmada, read: objects.Objects
+) -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-extra"}}
+    await first_apply(propagation(namespace))
+    assert counted.found == ["Namespace", "ClusterPropagationPolicy"], "no namespaced template, no PropagationPolicy"
+    assert await read.find(resources.CLUSTER_PROPAGATION_POLICIES, name="shop.frontend") is not None
+    assert await read.find(resources.PROPAGATION_POLICIES, name="frontend", namespace="shop") is None
+
+
+async def test_a_cluster_policy_of_a_first_apply_is_withdrawn_by_the_next(
+    first_apply: Callable[..., Any], apply: Apply, read: objects.Objects
+) -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-extra"}}
+    await first_apply(propagation(CONFIGMAP, namespace))
+    status = await apply(propagation(CONFIGMAP), generation=2)
+    assert await read.find(resources.CLUSTER_PROPAGATION_POLICIES, name="shop.frontend") is None
+    assert {"apiVersion": "v1", "kind": "Namespace", "name": "shop-extra"} in status["removed"]
+
+
+async def test_a_policy_of_our_name_this_propagation_does_not_write_is_left_alone(
+    apply: Apply, first_apply: Callable[..., Any], read: objects.Objects
+) -> None:
+    theirs = {
+        "metadata": {"name": "shop.frontend"},
+        "spec": {
+            "resourceSelectors": [{"apiVersion": "v1", "kind": "Namespace", "name": "theirs"}],
+            "placement": {"clusterAffinity": {"clusterNames": ["cluster-shanghai"]}},
+        },
+    }
+    await read.apply(resources.CLUSTER_PROPAGATION_POLICIES, theirs)
+    assert (await first_apply(propagation()))["phase"] == "Applied"
+    status = await apply(propagation(DEPLOYMENT), generation=2)
+    assert ("ClusterPropagationPolicy", "shop.frontend") not in {(w["kind"], w["name"]) for w in status["written"]}
+    kept = await read.get(resources.CLUSTER_PROPAGATION_POLICIES, name="shop.frontend")
+    assert kept["spec"]["resourceSelectors"] == theirs["spec"]["resourceSelectors"]
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-extra"}}
+    with pytest.raises(errors.InvalidIntent) as info:
+        await apply(propagation(DEPLOYMENT, namespace), generation=3)
+    assert "ClusterPropagationPolicy shop.frontend" in info.value.reasons[0].message, "refused once it would write it"

@@ -9,8 +9,9 @@ For each intent on ``kurator.intent.<service>.<kind>.<ns>.<name>`` the processor
    intent is stale (skipped), the same one is a redelivery (its status is published again);
 3. writes the new record with compare-and-set (generation bumps only when the content
    changed, so the same intent applied twice changes nothing);
-4. asks the kind's :class:`KindHandler` for the status and publishes it; a delete publishes a
-   final ``Deleted`` status and drops the object from the last-value cache.
+4. asks the kind's :class:`KindHandler` for the status and publishes it (a
+   :class:`FirstApplyHandler` is told when the object had no record before); a delete
+   publishes a final ``Deleted`` status and drops the object from the last-value cache.
 
 Kind handlers are where later work (Karmada, Velero, ...) plugs in; the default accepts.
 """
@@ -23,7 +24,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast, runtime_checkable
 
 import orjson
 import pydantic
@@ -53,6 +54,18 @@ class KindHandler(Protocol):
     async def on_delete(self, record: store.Record) -> None:
         """Undo whatever ``on_apply`` did."""
         ...
+
+
+@runtime_checkable
+class FirstApplyHandler(KindHandler, Protocol):
+    """A handler that can do less for an object's first apply (optional: the processor asks for it).
+
+    ``on_first_apply`` replaces ``on_apply`` when no record of the object existed before this
+    intent's: the desired-state bucket never drops a record (a delete leaves a tombstone), so
+    nothing an earlier apply of the object wrote can exist anywhere.
+    """
+
+    async def on_first_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]: ...
 
 
 class AcceptingHandler:
@@ -155,9 +168,21 @@ class IntentProcessor:
         self._purges: dict[subjects.ObjectAddress, tuple[int, asyncio.Task[None]]] = {}
         self._changes: dict[tuple[str, str], Counter] = {}
         """Metric children by (kind token, result): a label look-up per intent costs more than its increment."""
+        self._first_aware: dict[str, bool] = {}
+        """Whether a kind's handler is a :class:`FirstApplyHandler` (a protocol check is not cheap)."""
 
     def handler_for(self, token: str) -> KindHandler:
         return self._handlers.get(token, self._default)
+
+    async def _on_apply(self, token: str, obj: KubeObject, record: store.Record, *, first: bool) -> dict[str, Any]:
+        handler = self.handler_for(token)
+        if first:
+            aware = self._first_aware.get(token)
+            if aware is None:
+                aware = self._first_aware[token] = isinstance(handler, FirstApplyHandler)
+            if aware:
+                return await cast(FirstApplyHandler, handler).on_first_apply(obj, record)
+        return await handler.on_apply(obj, record)
 
     async def __call__(self, delivery: messages.Delivery) -> None:
         address = delivery.address
@@ -245,6 +270,7 @@ class IntentProcessor:
         # First attempt: trust this replica's memory of the entry (absent if never seen), so
         # the usual intent costs one write. A failed compare-and-set reads the real entry.
         current = self._store.remembered(address)
+        first = False
         for attempt in range(_CAS_ATTEMPTS):
             if attempt:
                 current = await self._store.get(address)
@@ -291,11 +317,13 @@ class IntentProcessor:
                 await self._store.put(address, record, revision=current.revision if current else None)
             except store.RevisionConflict:
                 continue
+            # Written as "must not exist": the bucket confirmed there was no record before.
+            first = current is None
             self._count(info, result)
             break
         else:
             raise errors.RetryableError(f"{address.display()} kept changing under us")
-        body = await self.handler_for(info.token).on_apply(model, record)
+        body = await self._on_apply(info.token, model, record, first=first)
         await self._publish_status(info, address, record.document, body, delivery.envelope.id, result)
 
     async def _publish_status(
