@@ -101,3 +101,42 @@ async def test_subscriptions_without_selectors_share_one_event_per_write(store: 
     assert (added.type, left.type) == ("ADDED", "DELETED")
     for sub in (first, second, labelled):
         sub.close()
+
+
+async def test_delivery_hands_each_iterations_writes_to_the_callback_after_the_writes(store: ObjectStore) -> None:
+    rt = store.registry.by_key(CONFIGMAPS)
+    store.create(rt, "default", _cm("before"))
+    sub = store.watch(rt, "default")
+    batches: list[list[tuple[str, str]]] = []
+    delivering = asyncio.create_task(
+        sub.deliver(lambda batch: batches.append([(e.type, e.object["metadata"]["name"]) for e in batch]))
+    )
+    for _ in range(2):  # the task starts, then the delivery runs
+        await asyncio.sleep(0)
+    assert batches == [[("ADDED", "before")]]  # the current state first
+    store.create(rt, "default", _cm("a"))
+    store.update(rt, "default", "a", {**_cm("a"), "data": {"k": "changed"}})
+    assert len(batches) == 1  # never inside the write
+    await asyncio.sleep(0)
+    assert batches[1] == [("ADDED", "a"), ("MODIFIED", "a")]
+    store.create(rt, "default", _cm("b"))
+    sub.close()
+    await delivering  # returns once closed, with what was already delivered handed over
+    assert batches[2] == [("ADDED", "b")]
+    assert store.watchers() == 0
+
+
+async def test_delivery_raises_what_the_callback_raised(store: ObjectStore) -> None:
+    rt = store.registry.by_key(CONFIGMAPS)
+    sub = store.watch(rt, "default", resource_version=str(store.resource_version))
+
+    def broken(batch: list[WatchEvent]) -> None:
+        raise RuntimeError("a bug in the subscriber")
+
+    delivering = asyncio.create_task(sub.deliver(broken))
+    await asyncio.sleep(0)
+    store.create(rt, "default", _cm("a"))
+    with pytest.raises(RuntimeError, match="a bug in the subscriber"):
+        await asyncio.wait_for(delivering, 1)
+    assert sub.closed
+    assert store.watchers() == 0

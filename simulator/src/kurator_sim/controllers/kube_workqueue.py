@@ -86,14 +86,16 @@ async def watch(
     namespace: str | None = None,
 ) -> NoReturn:
     """Deliver every ``ADDED``/``MODIFIED``/``DELETED`` event of ``rt`` in ``store`` to ``on_event``."""
+
+    def on_batch(batch: list[WatchEvent]) -> None:
+        for event in batch:
+            if event.type != "BOOKMARK" and event.type != "ERROR":
+                on_event(event)
+
     while True:
         subscription = store.watch(rt, namespace)
         try:
-            # Whole batches: one resumption for every event that came in since the last.
-            async for batch in subscription.batches():
-                for event in batch:
-                    if event.type != "BOOKMARK" and event.type != "ERROR":
-                        on_event(event)
+            await subscription.deliver(on_batch)
         finally:
             subscription.close()
 

@@ -4,11 +4,17 @@ A subscription receives the events of one resource (optionally one namespace and
 selectors). Like the API server's watch cache, an object that stops matching a selector
 is delivered as ``DELETED`` and one that starts matching as ``ADDED``. Idle subscriptions
 asked for bookmarks get a ``BOOKMARK`` carrying the current resource version.
+
+Events are consumed by iterating (:meth:`Subscription.batches`, :meth:`Subscription.events`:
+the HTTP watches) or handed to a callback (:meth:`Subscription.deliver`: the in-process
+controllers, whose callbacks for every write of a loop iteration run from one loop callback).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -42,6 +48,15 @@ class Change:
     """The event every subscription without a selector gets, made by the first that asks."""
 
 
+_READY: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Subscription]] = weakref.WeakKeyDictionary()
+"""Per loop: the delivering subscriptions with events pending, flushed by one loop callback."""
+
+
+def _flush(loop: asyncio.AbstractEventLoop) -> None:
+    for sub in _READY.pop(loop, ()):
+        sub._deliver_pending()
+
+
 class Subscription:
     def __init__(
         self,
@@ -64,6 +79,10 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self._on_close = on_close
         self.closed = False
+        self._on_batch: Callable[[list[WatchEvent]], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._delivered: asyncio.Future[None] | None = None
+        self._queued = False
 
     def _matches(self, obj: dict[str, Any] | None) -> bool:
         return obj is not None and (self.matcher is None or self.matcher(obj))
@@ -101,6 +120,60 @@ class Subscription:
         self._pending.append(event)
         if self._waiter is not None:
             self._wake()
+        elif self._on_batch is not None and not self._queued:
+            self._queue_delivery()
+
+    def _queue_delivery(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        self._queued = True
+        ready = _READY.get(loop)
+        if ready is None:
+            ready = _READY[loop] = []
+            # A fresh context: the callbacks are the subscriber's, not the writer's (whose
+            # request context, say, the write happened in).
+            loop.call_soon(_flush, loop, context=contextvars.Context())
+        ready.append(self)
+
+    def _deliver_pending(self) -> None:
+        self._queued = False
+        on_batch = self._on_batch
+        if on_batch is None or not self._pending:
+            return
+        batch = list(self._pending)
+        self._pending.clear()
+        try:
+            on_batch(batch)
+        except Exception as exc:  # the subscriber's bug: it surfaces where deliver() was awaited
+            self._on_batch = None
+            if self._delivered is not None and not self._delivered.done():
+                self._delivered.set_exception(exc)
+
+    async def deliver(self, on_batch: Callable[[list[WatchEvent]], None]) -> None:
+        """Hand every event, in batches and oldest first, to ``on_batch`` until the subscription
+        closes; raises what ``on_batch`` raised.
+
+        ``on_batch`` runs from a loop callback shared by every delivering subscription with
+        events pending, not in a task woken per subscription and event (what in-process
+        controllers' watches cost most), and always after the write, never inside it.
+        """
+        loop = asyncio.get_running_loop()
+        self._loop, self._on_batch = loop, on_batch
+        delivered = self._delivered = loop.create_future()
+        try:
+            if self.closed:
+                delivered.set_result(None)
+            elif self._pending:
+                self._queue_delivery()
+            await delivered
+            # Closed: what was already delivered to the subscription still goes out.
+            if self._pending:
+                batch = list(self._pending)
+                self._pending.clear()
+                on_batch(batch)
+        finally:
+            self._on_batch = None
+            self.close()
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -117,6 +190,8 @@ class Subscription:
         if not self.closed:
             self.closed = True
             self._wake()
+            if self._delivered is not None and not self._delivered.done():
+                self._delivered.set_result(None)
             self._on_close(self)
 
     async def _wait(self) -> bool:
