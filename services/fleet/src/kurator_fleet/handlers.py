@@ -33,15 +33,13 @@ class _Finished:
         self._token = token
         self._inner = inner
         self._finish = finish
+        self._first_apply = inner.on_first_apply if isinstance(inner, intents.FirstApplyHandler) else inner.on_apply
 
     async def on_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
         return self._finished(obj, await self._inner.on_apply(obj, record))
 
     async def on_first_apply(self, obj: KubeObject, record: store.Record) -> dict[str, Any]:
-        inner = self._inner
-        if isinstance(inner, intents.FirstApplyHandler):
-            return self._finished(obj, await inner.on_first_apply(obj, record))
-        return self._finished(obj, await inner.on_apply(obj, record))
+        return self._finished(obj, await self._first_apply(obj, record))
 
     def _finished(self, obj: KubeObject, status: dict[str, Any]) -> dict[str, Any]:
         address = subjects.ObjectAddress("fleet", self._token, obj.metadata.namespace, obj.metadata.name)
