@@ -5,7 +5,8 @@ Covered: the seed's TensorFlow job (1 ps + 2 workers on ``node-type: gpu``, ``mi
 lands on the only cluster with GPU nodes and goes Pending -> Running -> Completed; a gang that
 does not fit waits with the shortfall per cluster and is placed once capacity is freed (the
 job holding the GPUs is deleted), its own queue created there, or once capacity appears (a GPU
-node added); broken variants (duplicate task
+node added); a job on a member that fails moves to one that holds it, and the failed member's
+copy is deleted when it is back; broken variants (duplicate task
 names, ``minAvailable`` above the replicas; a queue closed everywhere) are rejected with
 field-specific reasons and nothing is written to any member.
 """
@@ -13,7 +14,9 @@ field-specific reasons and nothing is written to any member.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ from nats.aio.msg import Msg
 
 from kurator_apps.batch import service as batch
 from kurator_fleet import extensions as fleet
-from kurator_sim import app, testing
+from kurator_sim import app, faults, testing
 from kurator_sim.settings import SimSettings
 from shared.bus import client, reader
 from shared.contracts import subjects
@@ -96,16 +99,19 @@ async def events(nc: Client) -> AsyncIterator[Events]:
         await sub.unsubscribe()
 
 
+EVICTION = timedelta(seconds=0.5)
+"""The tests' toleration of a failing member (Karmada's 300 s default would outlast them)."""
+
+
 @pytest.fixture
 async def stack(nats_url: str, nc: Client, tmp_path: Path) -> AsyncIterator[app.Running]:
     kubeconfig = tmp_path / "kubeconfig"
     settings = SimSettings(port=0, time_scale=20.0, kubeconfig=kubeconfig, crds=CRDS)
+    build = functools.partial(batch.build, eviction=EVICTION)
     async with (
         app.running(settings) as sim,
         services.running("fleet", nats_url=nats_url, extensions=fleet.build, kubeconfig=str(kubeconfig)),
-        services.running(
-            "apps", nats_url=nats_url, extensions=batch.build, kubeconfig=str(kubeconfig), lease_seconds=2
-        ),
+        services.running("apps", nats_url=nats_url, extensions=build, kubeconfig=str(kubeconfig), lease_seconds=2),
     ):
         yield sim
 
@@ -260,9 +266,11 @@ async def test_a_gang_too_big_waits_and_is_placed_when_capacity_frees(
 
 
 def add_gpu_node(sim: app.Running, cluster: str, name: str, *, gpus: int) -> None:
+    """A GPU node like guangzhou's, added to ``cluster``."""
     store = sim.fleet.members[cluster].store
     rt = store.registry.by_key(("", "nodes"))
-    model = next(n for n in store.iter_raw(rt) if (n["metadata"].get("labels") or {}).get("node-type") == "gpu")
+    models = sim.fleet.members[GUANGZHOU].store.iter_raw(rt)
+    model = next(n for n in models if (n["metadata"].get("labels") or {}).get("node-type") == "gpu")
     node = copy.deepcopy(model)
     node["metadata"] = {"name": name, "labels": {**model["metadata"]["labels"], "kubernetes.io/hostname": name}}
     for key in ("capacity", "allocatable"):
@@ -271,6 +279,41 @@ def add_gpu_node(sim: app.Running, cluster: str, name: str, *, gpus: int) -> Non
     created = store.find(rt, None, name)
     assert created is not None
     store.update(rt, None, name, {**created, "status": node["status"]}, subresource="status")
+
+
+async def test_a_job_on_a_failed_member_moves_and_the_member_loses_its_copy_when_back(
+    stack: app.Running, nc: Client, events: Events
+) -> None:
+    shanghai = "cluster-shanghai"
+    job = gpu_job("gpu-mover", workers=2, gpus=4, duration="1h")
+    [placed] = await submit(nc, job)
+    assert placed.status is not None
+    assert placed.status["status"]["cluster"] == GUANGZHOU
+    await phase_is(nc, job, "Running")
+    add_gpu_node(stack, shanghai, "gpu-spare", gpus=8)
+
+    faults.set_down(stack.fleet, GUANGZHOU)  # Karmada: Ready=False, then not-ready:NoExecute
+
+    async def running_on_shanghai() -> Obj:
+        st = await status_of(nc, job)
+        assert (st.get("cluster"), st.get("phase")) == (shanghai, "Running"), st
+        return st
+
+    moved = await eventually(running_on_shanghai, timeout_seconds=60, message="gpu-mover running on shanghai")
+    [rescheduled] = [c for c in moved["conditions"] if c["type"] == "Rescheduled"]
+    assert rescheduled["reason"] == "ClusterFailed"
+    assert f"off {GUANGZHOU}" in rescheduled["message"]
+    assert "rescheduled" in events.of("gpu-mover")
+    assert member_jobs(stack) == {GUANGZHOU: ["gpu-mover"], shanghai: ["gpu-mover"]}  # guangzhou is down
+
+    faults.set_down(stack.fleet, GUANGZHOU, False)  # back: the copy it kept must not run too
+
+    async def only_on_shanghai() -> bool:
+        assert member_jobs(stack) == {shanghai: ["gpu-mover"]}
+        return True
+
+    await eventually(only_on_shanghai, timeout_seconds=60, message="the leftover copy deleted")
+    assert (await status_of(nc, job))["cluster"] == shanghai
 
 
 async def test_broken_jobs_are_rejected_and_nothing_is_written(

@@ -19,6 +19,7 @@ from shared import errors
 from shared.bus import store, streams
 from shared.bus.publisher import Publisher
 from shared.contracts import subjects
+from shared.k8s import errors as k8s_errors
 
 Obj = dict[str, Any]
 SEED = "04-volcano-job-tensorflow.yaml"
@@ -40,9 +41,14 @@ class FakeMembers:
         self.jobs: dict[str, dict[tuple[str, str], Obj]] = jobs if jobs is not None else {c: {} for c in nodes}
         """What is on each member (pass another replica's to share one fleet)."""
         self.refuse_writes = False
+        self.failing: dict[str, str] = {}
+        """Clusters tainted as failing (not ready, and their API unreachable)."""
 
     async def ready_clusters(self) -> list[str]:
-        return sorted(self.nodes)
+        return sorted(c for c in self.nodes if c not in self.failing)
+
+    async def failing_clusters(self) -> dict[str, str]:
+        return dict(self.failing)
 
     async def state(self, cluster: str) -> ports.MemberState:
         queues = {"default": {"metadata": {"name": "default"}, "status": {"state": "Open"}}}
@@ -71,6 +77,8 @@ class FakeMembers:
         return self.jobs[cluster].get((namespace, name))
 
     async def delete_job(self, cluster: str, namespace: str, name: str) -> bool:
+        if cluster in self.failing:
+            raise k8s_errors.ApiError(f"{cluster} is unreachable", status=503, reason="ServiceUnavailable")
         return self.jobs[cluster].pop((namespace, name), None) is not None
 
     async def follow(self, cluster: str) -> AsyncIterator[ports.MemberEvent]:
@@ -173,3 +181,56 @@ async def test_a_failed_write_releases_the_claim_and_delete_releases_it_too(
     members.nodes["gpu-a"] = gpu_nodes(16)
     body, event = await placer(members, nc).apply(job, generation=2, changed_at="2026-01-01T00:00:02Z")
     assert (body["cluster"], event) == ("gpu-a", "placed")
+
+
+async def test_a_job_on_a_failing_member_moves_and_its_leftover_goes_when_the_member_answers(
+    nc: Client, example: Callable[..., Obj]
+) -> None:
+    await streams.declare_streams(nc.jetstream())
+    job = example(SEED)
+    job["metadata"]["namespace"] = "default"
+    members = FakeMembers({"gpu-a": 4, "gpu-b": 2})
+    p = placer(members, nc)
+    assert (await place_and_publish(p, nc, job))["cluster"] == "gpu-a"
+
+    members.failing["gpu-a"] = "cluster.karmada.io/unreachable"
+    outcome = await p.evict(
+        job, generation=1, changed_at="2026-01-01T00:05:00Z", cluster="gpu-a", taint="cluster.karmada.io/unreachable"
+    )
+    assert outcome is not None
+    body, event = outcome
+    assert (body["cluster"], event) == ("gpu-b", "rescheduled")
+    moved = next(c for c in body["conditions"] if c["type"] == "Rescheduled")
+    assert moved["reason"] == "ClusterFailed"
+    assert "off gpu-a" in moved["message"]
+    assert "unreachable" in moved["message"]
+    assert await claims.Claims(nc.jetstream()).holder(job_address(job)) == "gpu-b"
+    assert placed_on(members, "tensorflow-training") == ["gpu-a", "gpu-b"]  # gpu-a could not be reached
+    # Moving again from where it no longer is does nothing.
+    assert await p.evict(job, generation=1, changed_at="x", cluster="gpu-a", taint="t") is None
+
+    assert await p.remove_leftovers(["gpu-b"]) == 0  # gpu-a is not back yet
+    members.failing.clear()  # back: the copy it kept is deleted, the job stays on gpu-b
+    assert await p.remove_leftovers(["gpu-a", "gpu-b"]) == 1
+    assert placed_on(members, "tensorflow-training") == ["gpu-b"]
+    assert await p.remove_leftovers(["gpu-a", "gpu-b"]) == 0
+
+
+async def test_a_job_moved_off_a_failing_member_waits_when_no_other_member_holds_it(
+    nc: Client, example: Callable[..., Obj]
+) -> None:
+    await streams.declare_streams(nc.jetstream())
+    job = example(SEED)
+    job["metadata"]["namespace"] = "default"
+    members = FakeMembers({"gpu-a": 4, "gpu-b": 0})
+    p = placer(members, nc)
+    assert (await place_and_publish(p, nc, job))["cluster"] == "gpu-a"
+    members.failing["gpu-a"] = "cluster.karmada.io/not-ready"
+    outcome = await p.evict(
+        job, generation=1, changed_at="2026-01-01T00:05:00Z", cluster="gpu-a", taint="cluster.karmada.io/not-ready"
+    )
+    assert outcome is not None
+    body, event = outcome
+    assert (body["phase"], event) == ("Waiting", "waiting")
+    assert [c["type"] for c in body["conditions"]] == ["Scheduled", "Rescheduled"]
+    assert await claims.Claims(nc.jetstream()).holder(job_address(job)) is None

@@ -24,6 +24,19 @@ PODGROUPS: Final = Resource("scheduling.volcano.sh", "v1beta1", "podgroups", Tru
 _SELECTOR: Final = f"{render.MANAGED_BY}={FIELD_MANAGER}"
 
 
+FAILING_TAINTS: Final = frozenset({"cluster.karmada.io/not-ready", "cluster.karmada.io/unreachable"})
+"""The ``NoExecute`` taints Karmada's cluster controller puts on a failing member (what its
+taint manager evicts workloads for)."""
+
+
+def failing_taint(cluster: Mapping[str, Any]) -> str | None:
+    """The key of the cluster's ``NoExecute`` failure taint, if it carries one."""
+    for taint in (cluster.get("spec") or {}).get("taints") or ():
+        if taint.get("effect") == "NoExecute" and taint.get("key") in FAILING_TAINTS:
+            return str(taint["key"])
+    return None
+
+
 def is_ready(cluster: Mapping[str, Any]) -> bool:
     """A Karmada ``Cluster`` whose ``Ready`` condition is ``True``."""
     for condition in (cluster.get("status") or {}).get("conditions") or ():
@@ -50,6 +63,10 @@ class VolcanoMembers:
     async def ready_clusters(self) -> list[str]:
         clusters = await self._karmada.list_objects(resources.KARMADA_CLUSTERS)
         return sorted(str(c["metadata"]["name"]) for c in clusters if is_ready(c))
+
+    async def failing_clusters(self) -> dict[str, str]:
+        clusters = await self._karmada.list_objects(resources.KARMADA_CLUSTERS)
+        return {str(c["metadata"]["name"]): key for c in clusters if (key := failing_taint(c)) is not None}
 
     async def state(self, cluster: str) -> ports.MemberState:
         api = self._on(cluster)

@@ -7,6 +7,12 @@ status changed on ``kurator.status.fleet.cluster._.<name>``), tries again to pla
 whose status says ``Waiting`` (:meth:`Placer.resync_waiting`). The periodic pass catches what
 no signal announces, such as nodes added to a member.
 
+The same pass moves the unfinished jobs off members that Karmada has tainted as failing
+(``NoExecute`` ``not-ready``/``unreachable``) for longer than ``eviction`` (Karmada's default
+toleration of those taints is 300 s), counted from when this loop first saw the taint
+(:meth:`Placer.evict_from`); once such a member is ready again, the copy it still has is deleted
+(:meth:`Placer.remove_leftovers`).
+
 Each member event recomposes the job's status (:func:`kurator_apps.batch.status.placed`) and
 publishes it on ``kurator.status.apps.volcanojob.<ns>.<name>`` when it changed, with an event
 ``kurator.event.apps.volcanojob.<phase>`` when the phase changed. Events for a copy of a job on
@@ -33,6 +39,9 @@ log = structlog.get_logger(__name__)
 
 RESYNC: Final = timedelta(seconds=3)
 """How often waiting jobs are re-checked even when nothing said capacity was freed."""
+EVICTION: Final = timedelta(seconds=300)
+"""How long a member may be tainted as failing before its jobs move (Karmada's default
+``--default-not-ready-toleration-seconds`` and ``--default-unreachable-toleration-seconds``)."""
 
 
 def _owner_job(podgroup: ports.RawObject) -> str | None:
@@ -50,12 +59,15 @@ class Follower:
         desired: store.DesiredStateStore,
         js: JetStreamContext | None = None,
         resync: timedelta = RESYNC,
+        eviction: timedelta = EVICTION,
     ) -> None:
         self._placer = placer
         self._js = js
         self._members = placer.members
         self._desired = desired
         self._resync = resync
+        self._eviction = eviction
+        self._failing_since: dict[str, float] = {}
         self._jobs: dict[subjects.ObjectAddress, tuple[str, ports.RawObject]] = {}
         self._watches: dict[str, asyncio.Task[None]] = {}
 
@@ -65,6 +77,7 @@ class Follower:
             while True:
                 await self._follow_ready_members()
                 try:
+                    await self._evict_from_failing_members()
                     await self._placer.resync_waiting()
                 except (errors.KuratorError, k8s_errors.ApiError) as exc:
                     log.warning("volcanojob.resync_failed", error=str(exc))
@@ -95,12 +108,26 @@ class Follower:
             waiter.cancel()
         self._placer.capacity_freed.clear()
 
+    async def _evict_from_failing_members(self) -> None:
+        failing = await self._members.failing_clusters()
+        now = asyncio.get_running_loop().time()
+        for cluster in set(self._failing_since) - set(failing):
+            del self._failing_since[cluster]
+        due = {
+            cluster: taint
+            for cluster, taint in failing.items()
+            if now - self._failing_since.setdefault(cluster, now) >= self._eviction.total_seconds()
+        }
+        if due:
+            await self._placer.evict_from(due)
+
     async def _follow_ready_members(self) -> None:
         try:
             clusters = await self._members.ready_clusters()
         except k8s_errors.ApiError as exc:
             log.warning("volcanojob.members_unknown", error=str(exc))
             return
+        await self._placer.remove_leftovers(clusters)
         for cluster in clusters:
             task = self._watches.get(cluster)
             if task is None or task.done():
@@ -176,6 +203,7 @@ class Follower:
             job=job,
             podgroup=self._placer.podgroups.get(address),
             now=current.record.changed_at or cloudevents.now_rfc3339(),
+            moved=self._placer.moves.get(address),
         )
         before = (self._placer.published.get(address) or {}).get("phase")
         phase = body["phase"]

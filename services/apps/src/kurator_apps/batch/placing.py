@@ -4,8 +4,7 @@
 waiting jobs does again:
 
 1. a job placed before goes to the same cluster (this replica's memory, else its claim in
-   :mod:`.claims`, else the ``cluster`` of the job's last published status, for jobs placed
-   before claims existed), so a restarted or different replica finds it too;
+   :mod:`.claims`), so a restarted or different replica finds it too;
 2. otherwise every ready member is read through Karmada's proxy and :mod:`.choice` picks one,
    or the job *waits* (``Waiting`` status with the shortfall per member); a queue that is not
    ``Open`` on any member refuses the job outright, as Volcano's webhook would;
@@ -18,24 +17,30 @@ waiting jobs does again:
 
 Per job, placements in one replica are also serialised by a lock, which spares the claim's
 round trip to NATS for a job this replica is already placing.
+
+A job whose member Karmada taints as failing (``NoExecute`` ``not-ready``/``unreachable``) for
+longer than the eviction toleration is moved (:meth:`Placer.evict`): its claim released, its
+copy deleted there if the member still answers (else when it answers again, see
+:mod:`.follow`), and placed afresh among the ready members, or left ``Waiting``. A gang has no
+partial state to carry over: it restarts whole on its new member.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any, Final
 
 import structlog
 from nats.js import JetStreamContext
 
-from kurator_apps.batch import choice, claims, failures, ports, render, status
+from kurator_apps.batch import capacity, choice, claims, failures, ports, render, status
 from shared import errors
 from shared.bus import reader, store
 from shared.bus.publisher import Publisher
-from shared.contracts import kinds, subjects, validation
-from shared.contracts import status as status_contract
+from shared.contracts import cloudevents, kinds, subjects, validation
 from shared.k8s import errors as k8s_errors
 
 log = structlog.get_logger(__name__)
@@ -76,23 +81,20 @@ class Placer:
         """The latest status body published (or returned to the intent processor) per job."""
         self.capacity_freed = asyncio.Event()
         """Set when a job finished or was removed: waiting jobs are worth re-checking now."""
+        self.moves: dict[subjects.ObjectAddress, status.Move] = {}
+        """Jobs this replica moved off a failing member (their status says so)."""
+        self.leftovers: dict[subjects.ObjectAddress, str] = {}
+        """The member each moved job may still have a copy on, deleted when it answers again
+        (also after the job itself was deleted)."""
 
     # --- where a job is -------------------------------------------------------------------
 
     async def cluster_of(self, address: subjects.ObjectAddress) -> str | None:
         found = self._placements.get(address)
-        if found is not None:
-            return found
-        found = await self._claims.holder(address)
-        if found is not None:
-            self._placements[address] = found
-            return found
-        last = await reader.last(self._js, subjects.status(address))
-        if last is None or last.phase == status_contract.DELETED:
-            return None
-        found = status.cluster_of(last.document.get("status"))
-        if found is not None:
-            self._placements[address] = found
+        if found is None:
+            found = await self._claims.holder(address)
+            if found is not None:
+                self._placements[address] = found
         return found
 
     def _lock(self, address: subjects.ObjectAddress) -> asyncio.Lock:
@@ -113,7 +115,9 @@ class Placer:
                 decision = await self.decide(document)
                 if decision.cluster is None:
                     _refuse_if_no_queue_open(decision, render.queue_name(document))
-                    body = status.waiting(generation=generation, decision=decision, now=changed_at)
+                    body = status.waiting(
+                        generation=generation, decision=decision, now=changed_at, moved=self.moves.get(address)
+                    )
                     return body, None if self.published.get(address, {}).get("phase") == status.WAITING else "waiting"
                 cluster, claimed_now = await self._claims.claim(address, decision.cluster)
                 # When another replica's claim won, it announces the placement; we only write the same.
@@ -125,15 +129,85 @@ class Placer:
                     await self._claims.release(address)
                 raise
             self._placements[address] = cluster
+            if self.leftovers.get(address) == cluster:  # back where it was: that copy is the job now
+                self.leftovers.pop(address)
             body = status.placed(
                 cluster=cluster,
                 generation=generation,
                 job=written,
                 podgroup=self.podgroups.get(address),
                 now=changed_at,
+                moved=self.moves.get(address),
             )
             self.published[address] = body
             return body, event
+
+    async def evict(
+        self, document: Mapping[str, Any], *, generation: int, changed_at: str, cluster: str, taint: str
+    ) -> tuple[dict[str, Any], str | None] | None:
+        """Move the job off ``cluster``, which Karmada has tainted ``taint`` (``NoExecute``) for
+        longer than the toleration: its new status and event, or ``None`` if it is not there."""
+        address = job_address(document)
+        meta = document.get("metadata") or {}
+        async with self._lock(address):
+            if await self.cluster_of(address) != cluster:
+                return None
+            self.moves[address] = status.Move(cluster=cluster, taint=taint, at=cloudevents.now_rfc3339())
+            self.leftovers[address] = cluster
+            self._placements.pop(address, None)
+            self.podgroups.pop(address, None)
+            await self._claims.release(address)
+            # A failing member rarely answers; if it does, the gang must not run twice.
+            with contextlib.suppress(k8s_errors.ApiError):
+                if await self.members.delete_job(cluster, str(meta.get("namespace") or "default"), str(meta["name"])):
+                    self.leftovers.pop(address, None)
+        body, event = await self.apply(document, generation=generation, changed_at=changed_at)
+        return body, "rescheduled" if event == "placed" else event
+
+    async def evict_from(self, failing: Mapping[str, str]) -> int:
+        """Move every unfinished job placed on a member of ``failing`` (name -> taint); how many moved."""
+        moved = 0
+        for message in await reader.snapshot(self._js, subjects.statuses(SERVICE, JOB)):
+            body = message.document.get("status") or {}
+            cluster = status.cluster_of(body)
+            if cluster is None or cluster not in failing or message.phase in capacity.FINISHED:
+                continue
+            if status.deleted_on_member(body):  # someone removed it there: not ours to start again
+                continue
+            _, address = subjects.parse_object(message.subject)
+            current = await self._desired.get(address)
+            if current is None or current.record.deleted:
+                continue
+            record = current.record
+            try:
+                outcome = await self.evict(
+                    record.document,
+                    generation=record.generation,
+                    changed_at=record.changed_at,
+                    cluster=cluster,
+                    taint=failing[cluster],
+                )
+            except (errors.RetryableError, errors.InvalidIntent) as exc:
+                log.warning("volcanojob.evict_failed", job=address.display(), cluster=cluster, error=str(exc))
+                continue
+            if outcome is None:
+                continue
+            new_body, event = outcome
+            self.published.pop(address, None)
+            await self.publish(address, new_body, event=event)
+            moved += 1
+        return moved
+
+    async def remove_leftovers(self, ready: Collection[str]) -> int:
+        """Delete the copies that members in ``ready`` still have of jobs moved off them; how many."""
+        removed = 0
+        for address, cluster in list(self.leftovers.items()):
+            if cluster not in ready or await self.cluster_of(address) == cluster:
+                continue
+            with contextlib.suppress(k8s_errors.ApiError):
+                removed += await self.members.delete_job(cluster, address.namespace or "default", address.name)
+                self.leftovers.pop(address, None)
+        return removed
 
     async def decide(self, document: Mapping[str, Any]) -> choice.Decision:
         try:
@@ -207,6 +281,7 @@ class Placer:
             self._placements.pop(address, None)
             self.podgroups.pop(address, None)
             self.published.pop(address, None)
+            self.moves.pop(address, None)
         self._locks.pop(address, None)
         self.capacity_freed.set()
 

@@ -43,6 +43,11 @@ class Members(Protocol):
         """The member clusters Karmada reports ``Ready``, by name."""
         ...
 
+    async def failing_clusters(self) -> dict[str, str]:
+        """The member clusters Karmada has tainted ``NoExecute`` as failing (``not-ready`` or
+        ``unreachable``): name -> the taint's key."""
+        ...
+
     async def state(self, cluster: str) -> MemberState:
         """Nodes, pods, Volcano jobs and queues of ``cluster`` (raises ``shared.k8s.errors`` types)."""
         ...

@@ -5,8 +5,8 @@
   shortfall per member until capacity appears;
 * ``volcanoqueue`` (``scheduling.volcano.sh`` ``Queue``): recorded, and written wherever it
   exists or a job needs it (:mod:`.handlers`);
-* background (one replica): following the jobs on their members and re-checking waiting
-  ones (:mod:`.follow`).
+* background (one replica): following the jobs on their members, re-checking waiting ones
+  and moving jobs off failing members (:mod:`.follow`).
 
 Without Kubernetes (no ``KURATOR_KUBECONFIG``) nothing is wired: the runtime records the
 desired state and answers ``Accepted``.
@@ -15,6 +15,7 @@ desired state and answers ``Accepted``.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from kurator_apps.adapters import volcano
 from kurator_apps.batch import claims, follow, handlers, placing
@@ -33,7 +34,11 @@ def _closing(members: volcano.VolcanoMembers) -> Background:
     return Background("volcano-members", hold, singleton=False)
 
 
-def build(context: ServiceContext) -> Extensions:
+def build(context: ServiceContext, *, eviction: timedelta | None = None) -> Extensions:
+    """``eviction``: see :data:`follow.EVICTION`; default ``KURATOR_VOLCANO_EVICTION_SECONDS``."""
+    if eviction is None:
+        seconds = getattr(context.settings, "volcano_eviction_seconds", None)
+        eviction = timedelta(seconds=seconds) if isinstance(seconds, int | float) else follow.EVICTION
     if context.kube is None:
         return Extensions()
     members = volcano.VolcanoMembers(context.kube)
@@ -44,7 +49,7 @@ def build(context: ServiceContext) -> Extensions:
         publisher=context.publisher,
         claims=claims.Claims(context.js, replicas=context.settings.stream_replicas),
     )
-    follower = follow.Follower(placer=placer, desired=context.desired, js=context.js)
+    follower = follow.Follower(placer=placer, desired=context.desired, js=context.js, eviction=eviction)
     return Extensions(
         handlers={
             placing.JOB: handlers.JobHandler(placer),

@@ -12,6 +12,7 @@ Waiting: ``phase: Waiting``, ``Scheduled=False`` naming every member and what it
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from kurator_apps.batch.choice import Decision
@@ -21,6 +22,26 @@ WAITING: Final = "Waiting"
 PENDING: Final = "Pending"
 INQUEUE: Final = "Inqueue"
 _COUNTS: Final = ("pending", "running", "succeeded", "failed", "terminating", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A job taken off a failing member (see :meth:`kurator_apps.batch.placing.Placer.evict`)."""
+
+    cluster: str
+    taint: str
+    """Karmada's ``NoExecute`` taint on it: ``cluster.karmada.io/not-ready`` or ``.../unreachable``."""
+    at: str
+
+    def condition(self, *, generation: int) -> dict[str, Any]:
+        return status.condition(
+            type="Rescheduled",
+            status="True",
+            reason="ClusterFailed",
+            message=f"moved off {self.cluster}, which Karmada tainted {self.taint}:NoExecute (the whole gang restarts)",
+            generation=generation,
+            time=self.at,
+        )
 
 
 def member_phase(job: Mapping[str, Any] | None, podgroup: Mapping[str, Any] | None) -> str:
@@ -51,6 +72,7 @@ def placed(
     job: Mapping[str, Any] | None,
     podgroup: Mapping[str, Any] | None,
     now: str,
+    moved: Move | None = None,
 ) -> dict[str, Any]:
     phase = member_phase(job, podgroup)
     job_status = (job or {}).get("status") or {}
@@ -65,6 +87,8 @@ def placed(
             time=now,
         )
     ]
+    if moved is not None:
+        conditions.append(moved.condition(generation=generation))
     held = _held_back(podgroup, phase)
     if held is not None:
         conditions.append(
@@ -92,22 +116,27 @@ def placed(
     return {k: v for k, v in body.items() if v is not None}
 
 
-def waiting(*, generation: int, decision: Decision, now: str, since: str | None = None) -> dict[str, Any]:
+def waiting(
+    *, generation: int, decision: Decision, now: str, since: str | None = None, moved: Move | None = None
+) -> dict[str, Any]:
     message = f"no member cluster can hold the whole gang now: {decision.summary()}"
+    conditions = [
+        status.condition(
+            type="Scheduled",
+            status="False",
+            reason="InsufficientCapacity",
+            message=message,
+            generation=generation,
+            time=since or now,
+        )
+    ]
+    if moved is not None:
+        conditions.append(moved.condition(generation=generation))
     return {
         "phase": WAITING,
         "observedGeneration": generation,
         "shortfall": dict(sorted(decision.refusals.items())),
-        "conditions": [
-            status.condition(
-                type="Scheduled",
-                status="False",
-                reason="InsufficientCapacity",
-                message=message,
-                generation=generation,
-                time=since or now,
-            )
-        ],
+        "conditions": conditions,
     }
 
 
@@ -129,6 +158,11 @@ def gone(body: Mapping[str, Any], *, cluster: str, generation: int, now: str) ->
         )
     )
     return {**body, "conditions": conditions}
+
+
+def deleted_on_member(body: Mapping[str, Any]) -> bool:
+    """Whether ``body`` says (:func:`gone`) that the job was deleted from its member by someone else."""
+    return any(c.get("type") == "OnMember" and c.get("status") == "False" for c in body.get("conditions") or ())
 
 
 def cluster_of(body: Mapping[str, Any] | None) -> str | None:
