@@ -1,11 +1,16 @@
-"""The transport's own HTTP/1.1 connections: framing, keep-alive, closed idle connections, fallbacks."""
+"""The transport's own HTTP/1.1 connections: framing, keep-alive, closed idle connections, fallbacks,
+and TLS as an API server speaks it (private CA, client certificate, ``tls-server-name``)."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -149,3 +154,105 @@ async def test_a_proxy_goes_through_aiohttp(serving: Callable[[Server], asyncio.
         await api.close()
     assert answer.body == b"via proxy"
     assert proxy.requests[0].startswith(b"GET http://example.invalid/api/v1/namespaces?limit=1 HTTP/1.1")
+
+
+# --- TLS, as a real API server speaks it: a private CA, client certificates, tls-server-name ----
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca: str
+    server_cert: str
+    server_key: str
+    client_cert: str
+    client_key: str
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A CA, a server certificate valid only for ``kube.test`` and a client certificate (the
+    ``kubernetes-admin`` kind a kubeconfig carries), made with the ``openssl`` CLI."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    d = tmp_path_factory.mktemp("pki")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+             "-days", "2", "-subj", "/CN=kurator-test-ca", cwd=d)  # fmt: skip
+    for name, subject, ext in (
+        ("server", "/CN=kube-apiserver", "subjectAltName=DNS:kube.test\nextendedKeyUsage=serverAuth"),
+        ("client", "/O=system:masters/CN=kubernetes-admin", "extendedKeyUsage=clientAuth"),
+    ):
+        (d / f"{name}.ext").write_text(ext + "\n")
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                 "-subj", subject, cwd=d)  # fmt: skip
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext", cwd=d)  # fmt: skip
+    return Pki(*(str(d / f) for f in ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")))
+
+
+@pytest.fixture
+async def tls_listening(pki: Pki) -> AsyncIterator[tuple[Server, int]]:
+    """A server that, like kube-apiserver with ``--client-ca-file``, requires a client certificate."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=pki.ca)
+    context.load_cert_chain(pki.server_cert, pki.server_key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    server = Server([ok(b'{"n": 1}'), ok(b'{"n": 2}')])
+    listening = await asyncio.start_server(server.serve, "127.0.0.1", 0, ssl=context)
+    try:
+        yield server, listening.sockets[0].getsockname()[1]
+    finally:
+        listening.close()
+        await listening.wait_closed()
+
+
+def tls_client(
+    port: int, pki: Pki, *, server_name: str | None = "kube.test", client_cert: bool = True
+) -> client.ApiClient:
+    configuration = client.Configuration(host=f"https://127.0.0.1:{port}")
+    configuration.ssl_ca_cert = pki.ca
+    configuration.tls_server_name = server_name
+    if client_cert:
+        configuration.cert_file, configuration.key_file = pki.client_cert, pki.client_key
+    return client.ApiClient(configuration=configuration)
+
+
+async def test_tls_with_a_client_certificate_and_tls_server_name_keeps_one_connection(
+    tls_listening: tuple[Server, int], pki: Pki
+) -> None:
+    server, port = tls_listening
+    api = tls_client(port, pki)
+    try:
+        first, second = await get(api), await get(api)
+        own = transport.for_api(api)._origin_for(api, api.rest_client)
+    finally:
+        await api.close()
+    assert (first.body, second.body) == (b'{"n": 1}', b'{"n": 2}')
+    assert own is not None  # the transport's own connections carried it, not aiohttp
+    assert server.connections == 1
+    assert server.requests[0].startswith(b"GET /api/v1/namespaces?limit=1 HTTP/1.1")
+
+
+@pytest.mark.parametrize(
+    ("server_name", "client_cert", "says"),
+    [
+        pytest.param(None, True, "not valid for '127.0.0.1'", id="certificate-not-for-the-address"),
+        pytest.param("other.test", True, "not valid for 'other.test'", id="certificate-not-for-the-server-name"),
+        # TLS 1.3: the server refuses after the handshake, so the client only sees the connection end.
+        pytest.param("kube.test", False, "", id="no-client-certificate"),
+    ],
+)
+async def test_tls_that_must_fail_fails_as_a_client_error(
+    tls_listening: tuple[Server, int], pki: Pki, server_name: str | None, client_cert: bool, says: str
+) -> None:
+    server, port = tls_listening
+    api = tls_client(port, pki, server_name=server_name, client_cert=client_cert)
+    try:
+        with pytest.raises(aiohttp.ClientConnectionError) as caught:
+            await get(api)
+    finally:
+        await api.close()
+    assert says in str(caught.value)
+    assert server.requests == []
