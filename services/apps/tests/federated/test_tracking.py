@@ -288,6 +288,30 @@ def test_only_rollouts_past_the_deadline_are_due_again(state: tracker.Tracker) -
     assert state.overdue(T0 + timedelta(hours=1)) == []
 
 
+def test_what_shows_no_difference_is_not_evaluated_again(
+    state: tracker.Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    advance = status.advance
+
+    def counted(*args: Any, **kwargs: Any) -> status.Transition:
+        calls.append(1)
+        return advance(*args, **kwargs)
+
+    monkeypatch.setattr(status, "advance", counted)
+    state.fleet(AT, observed.fleet_view(propagation_status(generation=1, fd_generation=1)))
+    first = state.evaluate(AT, now=T0)
+    # Karmada assigned the replicas, none ready yet: the same status as before, not worked out again.
+    state.deployment(AT, observed.members(deployment_status(cluster_beijing=healthy(2, 0))))
+    again = state.evaluate(AT, now=T0 + timedelta(seconds=1))
+    assert (again, len(calls)) == (first, 1)
+    assert again is not first  # the caller's own copy
+    state.deployment(AT, observed.members(deployment_status(cluster_beijing=healthy(2, 1))))
+    moved = state.evaluate(AT, now=T0 + timedelta(seconds=2))
+    assert moved is not None
+    assert (moved["readyReplicas"], len(calls)) == (1, 2)
+
+
 def test_the_publisher_leaves_what_a_handler_is_answering(state: tracker.Tracker) -> None:
     state.touch(AT)
     state.answering(AT)

@@ -85,6 +85,31 @@ class _Proposal:
     fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Evaluated:
+    """What an evaluation of a FederatedDeployment saw and made: the same again makes the same
+    status (the state machine moves only when what it is given, or the clock past the progress
+    deadline, does), so most evaluations that follow a change showing nowhere are skipped."""
+
+    inputs: tuple[Any, ...]
+    planned: plan.FederatedPlan
+    made: status.AppStatus
+    body: dict[str, Any]
+
+    def unchanged(
+        self,
+        inputs: tuple[Any, ...],
+        planned: plan.FederatedPlan,
+        previous: status.AppStatus | None,
+        now: datetime,
+        deadline: timedelta,
+    ) -> bool:
+        if previous is not self.made or planned is not self.planned or inputs != self.inputs:
+            return False
+        st = self.made
+        return st.phase is not status.Phase.PROGRESSING or now - st.progressing_since <= deadline
+
+
 class Tracker:
     def __init__(self, idx: index.Index, *, progress_deadline: timedelta = status.DEFAULT_PROGRESS_DEADLINE) -> None:
         self.index = idx
@@ -98,6 +123,7 @@ class Tracker:
         self._fleet: dict[At, observed.FleetView] = {}
         self._members: dict[At, tuple[observed.Member, ...]] = {}
         self._previous: dict[At, status.AppStatus] = {}
+        self._evaluated: dict[At, _Evaluated] = {}
         self._published: dict[At, dict[str, Any]] = {}
         self._publishing: dict[At, dict[str, Any]] = {}
         self._published_seq: dict[At, int] = {}
@@ -232,6 +258,7 @@ class Tracker:
         self._fleet.pop(at, None)
         self._members.pop(at, None)
         self._previous.pop(at, None)
+        self._evaluated.pop(at, None)
         self._published.pop(at, None)
         self._publishing.pop(at, None)
         self._published_seq.pop(at, None)
@@ -354,6 +381,19 @@ class Tracker:
                     failures.setdefault(name, "Karmada cannot schedule it there")
         ready = {m.name: m.ready for m in members if m.failure is None}
         unplaced = "the cluster selector matches no member of the fleet" if by_selector and not desired else None
+        inputs = (
+            entry.generation,
+            tuple(desired.items()),
+            tuple((name, n) for name, n in ready.items() if n),  # none ready is as good as not reported
+            tuple(failures.items()),
+            unplaced,
+            fleet.generation if current and fleet is not None else None,
+            fleet.placed if current and fleet is not None and planned.companions else (),
+            bool(self._labels),
+        )
+        last = self._evaluated.get(at)
+        if last is not None and last.unchanged(inputs, planned, self._previous.get(at), now, self._deadline):
+            return dict(last.body)
         moved = status.advance(
             self._previous.get(at),
             generation=entry.generation,
@@ -382,7 +422,8 @@ class Tracker:
         warnings = [w for w in planned.warnings if self._labels or not w.startswith("not members of the fleet")]
         if warnings:
             body["warnings"] = warnings
-        return body
+        self._evaluated[at] = _Evaluated(inputs, planned, moved.status, body)
+        return dict(body)
 
     def _companion(self, at: At, model: Any, current: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": model.kind, "name": model.metadata.name}
