@@ -343,31 +343,53 @@ def test_owner_summaries_are_ordered_by_their_resource_as_json() -> None:
     assert [s["resource"] for s in ordered] == sorted(refs, key=lambda r: json.dumps(r, sort_keys=True))
 
 
-def test_milestones_are_the_phase_and_the_assignment_and_a_binding_not_yet_scheduled_is_transient() -> None:
+def unhealthy(name: str) -> dict[str, Any]:
+    return {"clusterName": name, "applied": True, "health": "Unhealthy", "status": {"readyReplicas": 0}}
+
+
+def test_an_unhealthy_member_is_still_starting_until_the_workload_has_been_available() -> None:
+    """Karmada reports a member ``Unhealthy`` until its rollout completes: not ``Degraded`` then."""
+    starting = placements.view(binding([("a", 2), ("b", 2)], aggregated=[healthy("a"), unhealthy("b")]))
+    assert placements.phase(starting, all_ready, healthy_once=False) == "Progressing"
+    assert placements.phase(starting, all_ready, healthy_once=True) == "Degraded"
+    assert placements.phase(starting, all_ready) == "Degraded"  # not known: as Karmada says
+    failed = placements.view(binding([("a", 2)], aggregated=[{"clusterName": "a", "applied": False}]))
+    assert placements.phase(failed, all_ready, healthy_once=False) == "Degraded"
+    applied = placements.view(binding([("a", 2), ("b", 2)], aggregated=[healthy("a"), healthy("b")]))
+    assert placements.phase(applied, lambda name: name != "a", healthy_once=False) == "Degraded"
+
+
+def test_milestones_are_the_stage_and_the_assignment_and_a_binding_not_yet_scheduled_is_transient() -> None:
     """What a busy status writer publishes at once (see ``watchers.publishing``)."""
     waiting = placements.view(binding([], scheduled=None))
     scheduled = placements.view(binding([("a", 2), ("b", 2)]))
     applied = placements.view(binding([("a", 2), ("b", 2)], aggregated=[healthy("a")]))
     running = placements.view(binding([("a", 2), ("b", 2)], aggregated=[healthy("a"), healthy("b")]))
+    lost = placements.view(binding([("a", 2), ("b", 2)], aggregated=[healthy("a"), unhealthy("b")]))
 
     assert placements.workload_observation(waiting, all_ready).transient
-    workload = [placements.workload_observation(v, all_ready) for v in (scheduled, applied, running)]
+    workload = [placements.workload_observation(v, all_ready) for v in (scheduled, applied, running, lost)]
     assert not any(o.transient for o in workload)
+    assert [o.phase for o in workload] == ["Scheduled", "Progressing", "Available", "Degraded"]
+    # Scheduled and Progressing are one stage: a rollout Karmada and the members carry on with.
     assert [o.milestone for o in workload] == [
-        ("Scheduled", (("a", 2), ("b", 2))),
-        ("Progressing", (("a", 2), ("b", 2))),
+        ("RollingOut", (("a", 2), ("b", 2))),
+        ("RollingOut", (("a", 2), ("b", 2))),
         ("Available", (("a", 2), ("b", 2))),
+        ("Degraded", (("a", 2), ("b", 2))),
     ]
 
-    lines = [placements.line(v, all_ready) for v in (waiting, scheduled, applied, running)]
+    lines = [placements.line(v, all_ready) for v in (waiting, scheduled, applied, running, lost)]
     policy = [placements.policy_observation([line]) for line in lines]
-    assert [o.transient for o in policy] == [True, False, False, False]
+    assert [o.transient for o in policy] == [True, False, False, False, False]
     # A policy's line moving phase is a detail (the workload's own status has it at once);
     # the assignment appearing is the milestone.
     assert policy[1].milestone == policy[2].milestone == policy[3].milestone != policy[0].milestone
     propagation = [placements.propagation_observation([line]) for line in lines]
+    assert propagation[1].milestone == propagation[2].milestone
     assert len({o.milestone for o in propagation[1:]}) == 3
-    assert [o.transient for o in propagation] == [True, False, False, False]
+    assert [o.phase for o in propagation[1:]] == ["Scheduled", "Progressing", "Available", "Degraded"]
+    assert [o.transient for o in propagation] == [True, False, False, False, False]
     # Nothing bound yet (just applied): Karmada's detector binds it on its own.
     assert placements.propagation_observation([]).transient
     assert not placements.policy_observation([]).transient  # a policy's last binding went away

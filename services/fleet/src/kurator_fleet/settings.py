@@ -18,4 +18,5 @@ class FleetSettings(ServiceSettings):
     """How long a workload's status waits for further changes before it is published (0: at once)."""
     status_settle_seconds: float = Field(default=5.0, ge=0.0)
     """While the status writer is busy, how long at most a change that moves no milestone (a
-    counter, a condition within the same phase) may wait to go out with the next step (0: never)."""
+    counter, a condition within the same phase, ``Scheduled`` to ``Progressing``) may wait to go
+    out with the next step (0: never)."""

@@ -10,6 +10,11 @@ For each binding the tracker keeps its latest :class:`~.placements.BindingView` 
 * the ``Propagation`` that wrote the template (its ``status.written`` names it): the same
   ``placements`` plus a phase summing them up.
 
+A member reporting ``Unhealthy`` degrades a workload only once its binding has been
+``Available`` (before, the member is still starting it: :func:`.placements.phase`). A binding
+this replica meets with members' status already in it (a re-list, a new lease holder) counts
+as having been ``Available`` unless the bus shows its workload still rolling out.
+
 When ``spec.clusters`` changes it emits ``kurator.event.fleet.placement.changed`` with the
 previous and new assignment and why (:func:`.placements.change`). The first assignment a
 replica sees is compared with the one on the bus, so a new lease holder does not repeat events.
@@ -78,6 +83,8 @@ class BindingTracker:
         self._by_cluster: dict[str, set[BindingKey]] = {}
         self._by_policy: dict[subjects.ObjectAddress, set[BindingKey]] = {}
         self._by_workload: dict[Ref, BindingKey] = {}
+        self._available_once: set[BindingKey] = set()
+        """Bindings whose workload has been ``Available``: an unhealthy member degrades it now."""
         self._written: dict[subjects.ObjectAddress, frozenset[Ref]] = {}
         self._propagation_of: dict[Ref, subjects.ObjectAddress] = {}
         self.synced: set[str] = set()
@@ -104,7 +111,9 @@ class BindingTracker:
         )
         if payload is not None:
             self._writer.emit("placement", "changed", payload, ce_subject=binding.workload.display())
-        phase = placements.phase(binding, self._ready)
+        if old is None and binding.aggregated and not self._published_rolling_out(binding):
+            self._available_once.add(key)
+        phase = self._phase(key, binding)
         self._refresh_workload(binding, phase)
         line = placements.line(binding, self._ready, phase_now=phase)
         if (
@@ -121,6 +130,7 @@ class BindingTracker:
     def _deleted(self, key: BindingKey, obj: dict[str, Any]) -> None:
         binding = self.views.pop(key, None) or placements.view(obj)
         self._lines.pop(key, None)
+        self._available_once.discard(key)
         self._index(key, binding, None)
         address = workload_address(binding.workload)
         if address is not None:
@@ -141,7 +151,7 @@ class BindingTracker:
         keys = [key for key in self._by_cluster.get(name, ()) if key in self.views]
         bindings = [self.views[key] for key in keys]
         for key, binding in zip(keys, bindings, strict=True):
-            phase = placements.phase(binding, self._ready)
+            phase = self._phase(key, binding)
             self._lines[key] = placements.line(binding, self._ready, phase_now=phase)
             self._refresh_workload(binding, phase)
         self._refresh_owner_addresses(self._owners(bindings))
@@ -201,10 +211,34 @@ class BindingTracker:
         for key in keys:
             line = self._lines.get(key)
             if line is None and key in self.views:
-                line = self._lines[key] = placements.line(self.views[key], self._ready)
+                view = self.views[key]
+                line = self._lines[key] = placements.line(view, self._ready, phase_now=self._phase(key, view))
             if line is not None:
                 out.append(line)
         return out
+
+    def _phase(self, key: BindingKey, binding: BindingView) -> str:
+        phase = placements.phase(binding, self._ready, healthy_once=key in self._available_once)
+        if phase == placements.AVAILABLE:
+            self._available_once.add(key)
+        return phase
+
+    def _published_rolling_out(self, binding: BindingView) -> bool:
+        """Whether the bus shows the workload's placement still on its way to ``Available``."""
+        address = workload_address(binding.workload)
+        shown: Any = None
+        if address is not None:
+            entry = self._mirror.get(address)
+            status = ((entry.latest if entry is not None else None) or {}).get("status") or {}
+            if "placement" in status:
+                shown = status.get("phase")
+        elif binding.policy is not None:
+            entry = self._mirror.get(policy_address(binding.policy))
+            status = ((entry.latest if entry is not None else None) or {}).get("status") or {}
+            for line in status.get("placements") or ():
+                if _ref(line.get("resource") or {}) == binding.workload:
+                    shown = line.get("phase")
+        return shown in (placements.PENDING, placements.SCHEDULED, placements.PROGRESSING)
 
     # --- indexes ---------------------------------------------------------------------------
 

@@ -32,9 +32,9 @@ class WatcherSettings:
     object before it is published (a binding goes created, scheduled, applied in a few ms)."""
     settle: timedelta = timedelta(seconds=5)
     """``KURATOR_STATUS_SETTLE_SECONDS``: while the writer is busy, how long at most a change
-    that moves no milestone (a counter, a condition within the same phase, a binding not yet
-    scheduled) may wait to go out with the next step (under load Karmada's steps come seconds
-    apart). 0: never held."""
+    that moves no milestone (a counter, a condition within the same phase, ``Scheduled`` to
+    ``Progressing``, a binding not yet scheduled) may wait to go out with the next step (under
+    load Karmada's steps come seconds apart). 0: never held."""
 
     @classmethod
     def from_service(cls, settings: Any) -> WatcherSettings:

@@ -9,13 +9,23 @@ workload's observation is ``status.placement``, those two conditions and a phase
 ``Pending``         no ``Scheduled`` condition yet (or no binding: nothing propagates it)
 ``Unschedulable``   ``Scheduled=False`` (``NoClusterFit``, ``Unschedulable``, ...)
 ``Scheduled``       clusters chosen, nothing reported back from them yet
-``Progressing``     applied somewhere, not yet healthy everywhere it is scheduled
+``Progressing``     applied somewhere, not yet healthy everywhere it is scheduled (members
+                    still starting it: ``Unhealthy`` before the workload was ever ``Available``)
 ``Available``       applied and healthy on every scheduled cluster, each of them ready
-``Degraded``        a scheduled cluster failed to apply, is unhealthy, or is not ready
+``Degraded``        a scheduled cluster failed to apply or is not ready, or a member is
+                    unhealthy once the workload has been ``Available``
 ==================  ==================================================================
+
+Karmada reports a member ``Unhealthy`` until its rollout completes, so a workload whose pods
+are still starting is not called ``Degraded`` (:func:`phase`'s ``healthy_once``).
 
 Judging only the scheduled clusters matters after a failover: the evicted member's work may
 linger (unreachable, so ``FullyApplied`` stays ``False``) while the workload runs whole elsewhere.
+
+Milestones (:attr:`~kurator_fleet.observed.Observation.milestone`, published at once by a busy
+writer) are the assignment and the :func:`stage` of the phase: ``Scheduled`` and
+``Progressing`` are one stage, a rollout Karmada and the members carry on with by themselves;
+the step between them is a detail that may go out with the rollout's outcome.
 """
 
 from __future__ import annotations
@@ -34,6 +44,9 @@ SCHEDULED: Final = "Scheduled"
 PROGRESSING: Final = "Progressing"
 AVAILABLE: Final = "Available"
 DEGRADED: Final = "Degraded"
+
+ROLLING_OUT: Final = "RollingOut"
+"""The :func:`stage` of ``Scheduled`` and ``Progressing``."""
 
 _WORST_FIRST: Final = (UNSCHEDULABLE, DEGRADED, PENDING, SCHEDULED, PROGRESSING, AVAILABLE)
 """How placements of several workloads add up: the least advanced one decides."""
@@ -128,7 +141,9 @@ def view(obj: Mapping[str, Any]) -> BindingView:
     )
 
 
-def phase(binding: BindingView, ready: ClusterReady) -> str:
+def phase(binding: BindingView, ready: ClusterReady, *, healthy_once: bool = True) -> str:
+    """``healthy_once``: whether the workload has been ``Available`` (else an ``Unhealthy``
+    member is still starting it: ``Progressing``, not ``Degraded``)."""
     scheduled = binding.condition("Scheduled")
     if scheduled is None:
         return PENDING
@@ -136,7 +151,8 @@ def phase(binding: BindingView, ready: ClusterReady) -> str:
         return UNSCHEDULABLE
     items = [binding.aggregated.get(name) for name in binding.cluster_names]
     troubled = any(ready(name) is False for name in binding.cluster_names) or any(
-        item is not None and (item.get("applied") is False or item.get("health") == "Unhealthy") for item in items
+        item is not None and (item.get("applied") is False or (healthy_once and item.get("health") == "Unhealthy"))
+        for item in items
     )
     if troubled:
         return DEGRADED
@@ -146,6 +162,12 @@ def phase(binding: BindingView, ready: ClusterReady) -> str:
     if any(item is not None for item in items) or (fully is not None and fully.get("status") == "True"):
         return PROGRESSING
     return SCHEDULED
+
+
+def stage(current: str) -> str:
+    """What a phase means for a reader waiting on the workload: ``Scheduled`` and
+    ``Progressing`` are both :data:`ROLLING_OUT`; every other phase is its own stage."""
+    return ROLLING_OUT if current in (SCHEDULED, PROGRESSING) else current
 
 
 def _cluster_entry(binding: BindingView, name: str, replicas: int | None, ready: ClusterReady) -> dict[str, Any]:
@@ -197,7 +219,8 @@ def workload_observation(
     """``phase_now``: :func:`phase` of the binding, when the caller has it already.
 
     Milestones (published promptly, see :class:`~kurator_fleet.observed.Observation`): the
-    phase and the assignment; a binding without a ``Scheduled`` condition is transient.
+    :func:`stage` of the phase and the assignment; a binding without a ``Scheduled`` condition
+    is transient.
     """
     current = phase_now if phase_now is not None else phase(binding, ready)
     return observed.Observation(
@@ -206,7 +229,7 @@ def workload_observation(
         conditions=binding.conditions,
         phase=current,
         document=document(binding),
-        milestone=(current, binding.clusters),
+        milestone=(stage(current), binding.clusters),
         transient=current == PENDING,
     )
 
@@ -249,10 +272,11 @@ def _ordered(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _lines(summaries: Sequence[Mapping[str, Any] | Line]) -> tuple[list[dict[str, Any]], frozenset[Line], bool]:
-    """The wire lines in order, the milestone (every line the scheduler has looked at) and
-    whether the lines are transient (all of them waiting for the scheduler)."""
+    """The wire lines in order, the milestone (every line the scheduler has looked at, with the
+    :func:`stage` of its phase) and whether the lines are transient (all of them waiting for
+    the scheduler)."""
     values = [s if isinstance(s, tuple) else _line_of(s) for s in summaries]
-    settled = frozenset(v for v in values if v[2] != PENDING)
+    settled = frozenset((w, c, stage(p)) for w, c, p in values if p != PENDING)
     return _ordered([wire(v) for v in values]), settled, bool(values) and not settled
 
 
