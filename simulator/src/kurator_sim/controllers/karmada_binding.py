@@ -19,7 +19,6 @@ member copy and ``Work`` is removed (``preserveResourcesOnDeletion`` keeps the m
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -47,6 +46,7 @@ from kurator_sim.controllers.karmada_names import (
     work_name,
 )
 from kurator_sim.fleet import Fleet
+from kurator_sim.store import objects
 from kurator_sim.store.objects import clone
 from kurator_sim.store.watch import WatchEvent
 
@@ -201,7 +201,7 @@ class BindingController:
         wname = work_of(binding)
         # Read only: changes go to a copy, and the store copies what is written.
         existing = self.host.peek(self.works_rt, namespace, wname)
-        work_id = labels_of(existing or {}).get(WORK_PERMANENT_ID) or str(uuid.uuid4())
+        work_id = labels_of(existing or {}).get(WORK_PERMANENT_ID) or objects.new_uid()
         manifest = karmada_execution.render(
             template, binding, work_name=wname, work_namespace=namespace, work_id=work_id, replicas=replicas
         )

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -63,6 +62,7 @@ from kurator_sim.controllers.karmada_names import (
 from kurator_sim.controllers.placement import label_selector_matches
 from kurator_sim.fleet import Fleet
 from kurator_sim.resources import ResourceType
+from kurator_sim.store import objects
 from kurator_sim.store.objects import clone
 from kurator_sim.store.watch import WatchEvent
 
@@ -412,7 +412,7 @@ class ResourceDetector:
                 "metadata": {
                     "name": name,
                     **({"namespace": namespace} if namespace else {}),
-                    "labels": {**labels, id_label: str(uuid.uuid4())},
+                    "labels": {**labels, id_label: objects.new_uid()},
                     "annotations": annotations,
                     "ownerReferences": [owner],
                     "finalizers": [finalizer],

@@ -74,6 +74,9 @@ class BindingStatusController:
         """Per binding: the ``(uid, generation, deletionTimestamp)`` last seen (status writes change nothing here)."""
         self._own_writes: dict[tuple[str, str], str] = {}
         """Per ``Work`` (namespace, name): the resource version of this controller's last status write."""
+        self._collected: dict[tuple[str, str], tuple[Obj, Obj]] = {}
+        """Per ``Work``: the stored Work and member object its manifest status was last made from
+        (stored versions are never changed in place, so the same two objects give the same status)."""
         self._soon: dict[BindingKey, asyncio.TimerHandle] = {}
         """Bindings to reconcile once ``MEMBER_COALESCE_SECONDS`` are up (a reconcile before that cancels)."""
         self._tg: asyncio.TaskGroup | None = None
@@ -81,7 +84,7 @@ class BindingStatusController:
     async def run(self) -> None:
         self._queue = kube_workqueue.WorkQueue(self.clock)
         self._member_watches = set()
-        self._generations, self._own_writes = {}, {}
+        self._generations, self._own_writes, self._collected = {}, {}, {}
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
@@ -125,6 +128,7 @@ class BindingStatusController:
         work = (str(meta.get("namespace") or ""), str(meta["name"]))
         if event.type == "DELETED":
             self._own_writes.pop(work, None)
+            self._collected.pop(work, None)
         elif self._own_writes.get(work) == meta.get("resourceVersion"):
             return  # this controller's own manifest status write: the reconcile that made it used it
         self._on_annotated(event)
@@ -219,6 +223,11 @@ class BindingStatusController:
             if applied:  # deleted in the member behind Karmada's back: recreate it
                 karmada_execution.apply(member.store, manifest, cluster=cluster_name, conflict_resolution="Abort")
             return work, True
+        wmeta = work["metadata"]
+        work_key = (str(wmeta["namespace"]), str(wmeta["name"]))
+        last = self._collected.get(work_key)
+        if last is not None and last[0] is work and last[1] is obj:
+            return work, True
         group, version = split_api_version(rt.api_version)
         identifier: Obj = {"ordinal": 0, "group": group, "version": version, "kind": rt.kind, "resource": rt.plural}
         if meta.get("namespace"):
@@ -231,10 +240,11 @@ class BindingStatusController:
         status = dict(work.get("status") or {})
         status["manifestStatuses"] = [manifest_status]
         if status == (work.get("status") or {}):
+            self._collected[work_key] = (work, obj)
             return work, True
-        wmeta = work["metadata"]
         updated = self.host.replace_status(self.works_rt, wmeta["namespace"], wmeta["name"], work, status)
-        self._own_writes[(str(wmeta["namespace"]), str(wmeta["name"]))] = updated["metadata"]["resourceVersion"]
+        self._own_writes[work_key] = updated["metadata"]["resourceVersion"]
+        self._collected[work_key] = (updated, obj)
         return updated, True
 
     def _item(self, work: Mapping[str, Any]) -> Obj:

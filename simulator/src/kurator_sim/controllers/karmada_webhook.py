@@ -20,7 +20,6 @@ unchanged, to be refused by the CRD schema or ignored by the scheduler as Karmad
 
 from __future__ import annotations
 
-import uuid
 import weakref
 from typing import Any
 
@@ -30,6 +29,7 @@ from kurator_sim.controllers.karmada_names import (
     PP_PERMANENT_ID,
     PROPAGATION_POLICIES,
 )
+from kurator_sim.store import objects
 from kurator_sim.store.objects import Admission, Obj, ObjectStore, Operation
 
 DEFAULT_APPLICATION_FAILOVER_GRACE_SECONDS = 600
@@ -61,7 +61,7 @@ def _mutator(*, namespaced: bool) -> Admission:
             labels = meta["labels"] = {}
         if label not in labels:
             previous = ((old or {}).get("metadata") or {}).get("labels") or {}
-            labels[label] = previous.get(label) or str(uuid.uuid4())
+            labels[label] = previous.get(label) or objects.new_uid()
 
     return mutate
 
