@@ -33,7 +33,7 @@ from kurator_sim.controllers.karmada_names import (
     split_api_version,
 )
 from kurator_sim.resources import ResourceType
-from kurator_sim.store.objects import ObjectStore, clone
+from kurator_sim.store.objects import ObjectStore
 
 Obj = dict[str, Any]
 
@@ -61,12 +61,14 @@ def render(
     replicas: int | None,
 ) -> Obj:
     """The manifest of ``template`` for one cluster (``replicas``: revise them, ``None``: keep)."""
-    manifest = clone(dict(template))
-    manifest.pop("status", None)
-    meta = manifest.setdefault("metadata", {})
-    for field in _SERVER_FIELDS:
-        meta.pop(field, None)
+    # Shares the template's values (stored objects are never changed in place): only what
+    # changes here is new, not a deep copy of the template with its managedFields and status.
+    manifest = {key: value for key, value in template.items() if key != "status"}
+    meta = {key: value for key, value in (template.get("metadata") or {}).items() if key not in _SERVER_FIELDS}
+    manifest["metadata"] = meta
     if replicas is not None:
+        if isinstance(manifest.get("spec"), dict):
+            manifest["spec"] = dict(manifest["spec"])
         karmada_interpreter.revise_replicas(manifest, replicas)
     bmeta = binding["metadata"]
     labels = dict(meta.get("labels") or {})

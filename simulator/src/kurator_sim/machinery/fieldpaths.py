@@ -84,6 +84,21 @@ class PathElement:
     payload: Any = field(compare=False, hash=False)
     order: tuple[Any, ...] = field(compare=False, hash=False, repr=False)
     """``sort_key()``, computed once: every managedFields encoding sorts each level by it."""
+    hashed: int = field(init=False, compare=False, repr=False)
+    """``hash(text)``, computed once: field sets are sets and dicts of elements."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hashed", hash(self.text))
+
+    def __hash__(self) -> int:
+        return self.hashed
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, PathElement):
+            return NotImplemented
+        return self.text == other.text
 
     @staticmethod
     def field_name(name: str) -> PathElement:
@@ -285,9 +300,10 @@ class FieldSet:
         entries = sorted(self.members | self.children.keys(), key=_ORDER)
         if include_self and entries:
             out["."] = {}  # emitContentsV1 writes the node itself before its children
+        children = self.children
         for pe in entries:
-            child = self.children.get(pe)
-            if child is not None and not child.empty():
+            child = children.get(pe)
+            if child is not None and (child.members or not child.empty()):
                 out[pe.text] = child._emit(include_self=pe in self.members)
             else:
                 out[pe.text] = {}

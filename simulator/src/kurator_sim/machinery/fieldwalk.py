@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from kurator_sim.machinery.fieldpaths import FieldSet, Path, PathElement, path_string
 from kurator_sim.machinery.patches import json_equal
-from kurator_sim.machinery.patchmeta import PatchMeta
+from kurator_sim.machinery.patchmeta import ANY, PatchMeta
 
 __all__ = [
     "ABSENT",
@@ -119,18 +119,39 @@ def _fill(value: Any, node: PatchMeta, here: FieldSet) -> None:
     O(1), no path tuples) into ``here``, the set of paths relative to ``value``."""
     members, children = here.members, here.children
     if isinstance(value, dict):
+        # PatchMeta.child, .declares and _has_below inlined: this loop runs for every field of
+        # every object applied, and whether the node declares a field does not depend on which.
+        field_name = PathElement.field_name
+        declares = node.declares("")
+        if node.deduced:
+            fields, fixed = None, node
+        elif node.kind == "struct":
+            fields, fixed = node.fields, None
+        else:
+            fields, fixed = None, (node.elem or ANY) if node.kind == "map" else ANY
         for key, sub in value.items():
-            pe = PathElement.field_name(key)
-            child = node.child(key)
-            if _has_below(sub, child) and sub:
+            pe = field_name(key)
+            child = fixed if fields is None else fields.get(key, ANY)
+            assert child is not None
+            if isinstance(sub, dict):
+                below_ok = bool(sub) and not child.atomic
+            elif isinstance(sub, list):
+                if child.kind != "list" or child.list_type == "atomic":
+                    members.add(pe)
+                    continue
+                below_ok = bool(sub)
+            else:
+                members.add(pe)
+                continue
+            if below_ok:
                 below = FieldSet()
                 _fill(sub, child, below)
                 if below.members or below.children:
                     children[pe] = below
-                if not node.declares(key):
+                if not declares:
                     members.add(pe)
-            elif isinstance(sub, list) and _is_granular_list(child, sub):
-                if not node.declares(key):  # an empty granular list: a member only as a map entry
+            elif isinstance(sub, list):
+                if not declares:  # an empty granular list: a member only as a map entry
                     members.add(pe)
             else:
                 members.add(pe)
