@@ -15,10 +15,9 @@ Anything else (405, 415, ...) is a bug on our side and propagates unchanged (nak
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Final, get_args
+from types import TracebackType
+from typing import Final, Literal, get_args
 
 from shared import errors
 from shared.contracts import validation
@@ -76,22 +75,37 @@ def retry_later(exc: k8s_errors.ApiError, *, what: str) -> errors.RetryableError
     return errors.RetryableError(f"writing {what} to Karmada: {exc}", delay=delay)
 
 
-@contextlib.contextmanager
-def writing(what: str, *, field: str = "", nest: bool = True) -> Iterator[None]:
+class writing:  # noqa: N801 - used as a function: ``with failures.writing(...)``
     """Map Karmada errors raised inside to intent errors; ``field`` is where ``what`` sits in the intent
-    (``nest``: see :func:`refused`)."""
-    try:
-        yield
-    except (k8s_errors.Invalid, k8s_errors.BadRequest) as exc:
-        raise refused(exc, field=field, what=what, nest=nest) from exc
-    except k8s_errors.NotFound as exc:
-        if exc.details.get("kind") == "namespaces" or exc.details.get("name"):
-            raise  # an object went missing under us: not a statement about the intent
-        kind_field = join_field(field, "kind")
-        raise errors.InvalidIntent(
-            [validation.Reason(field=kind_field, reason="FieldValueNotSupported", message=f"{what}: {exc.message}")]
-        ) from exc
-    except k8s_errors.ApiError as exc:
+    (``nest``: see :func:`refused`).
+
+    A class rather than a generator context manager: an apply enters several of these, and a
+    generator costs a few times more to enter and leave.
+    """
+
+    __slots__ = ("_field", "_nest", "_what")
+
+    def __init__(self, what: str, *, field: str = "", nest: bool = True) -> None:
+        self._what, self._field, self._nest = what, field, nest
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        if exc is None or not isinstance(exc, k8s_errors.ApiError):
+            return False
+        what, field = self._what, self._field
+        if isinstance(exc, k8s_errors.Invalid | k8s_errors.BadRequest):
+            raise refused(exc, field=field, what=what, nest=self._nest) from exc
+        if isinstance(exc, k8s_errors.NotFound):
+            if exc.details.get("kind") == "namespaces" or exc.details.get("name"):
+                return False  # an object went missing under us: not a statement about the intent
+            kind_field = join_field(field, "kind")
+            raise errors.InvalidIntent(
+                [validation.Reason(field=kind_field, reason="FieldValueNotSupported", message=f"{what}: {exc.message}")]
+            ) from exc
         if exc.transient or type(exc) in _DELAYS:
             raise retry_later(exc, what=what) from exc
-        raise
+        return False
