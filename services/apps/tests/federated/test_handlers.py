@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kurator_apps.federated import handlers, index, observed, tracker
+from kurator_apps.federated import handlers, index, observed, propagation, tracker
 from shared.bus import store
 from shared.contracts import kinds
 from shared.contracts.meta import KubeObject
@@ -183,3 +183,23 @@ async def test_nothing_is_re_propagated_before_anything_was_sent_or_held(kit: Ki
     held = {**stale, "metadata": {**stale["metadata"], "generation": 1}, "status": {"observedGeneration": 1}}
     kit.state.fleet(at, observed.fleet_view(held))
     assert kit.state.unpropagated(at) is document
+
+
+async def test_what_was_sent_is_known_without_hashing_it(
+    kit: Kit, example: Callable[..., Obj], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[Obj] = []
+    fingerprint = propagation.fingerprint
+
+    def counted(document: Obj) -> str:
+        hashed.append(document)
+        return fingerprint(document)
+
+    monkeypatch.setattr(propagation, "fingerprint", counted)
+    await kit.apply(example("06-federateddeployment-frontend.yaml", 0))
+    at = ("default", "frontend-app")
+    sent = kit.fleet.applied[-1]
+    held = {**sent, "metadata": {**sent["metadata"], "generation": 1}, "status": {"observedGeneration": 1}}
+    kit.state.fleet(at, observed.fleet_view(held))
+    assert kit.state.unpropagated(at) is None
+    assert hashed == []  # the plan it sent is the plan now: nothing to compare

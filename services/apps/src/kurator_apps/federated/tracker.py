@@ -75,14 +75,23 @@ def _shown(view: observed.FleetView) -> tuple[Any, ...]:
     return view.generation, held, unschedulable, companions
 
 
-@dataclass(frozen=True, slots=True)
 class _Proposal:
-    """The Propagation document of one entry and plan, and its fingerprint (made once)."""
+    """The Propagation document of one entry and plan, and its fingerprint (made once, when
+    first asked: what this replica sent is known by the document itself)."""
 
-    entry: index.FederatedEntry
-    planned: plan.FederatedPlan
-    document: dict[str, Any]
-    fingerprint: str
+    __slots__ = ("_fingerprint", "document", "entry", "planned")
+
+    def __init__(self, entry: index.FederatedEntry, planned: plan.FederatedPlan, document: dict[str, Any]) -> None:
+        self.entry = entry
+        self.planned = planned
+        self.document = document
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = propagation.fingerprint(self.document)
+        return self._fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +128,8 @@ class Tracker:
         self._ready: dict[str, bool] = {}
         self._plans: dict[At, tuple[tuple[int, str, int, int], plan.FederatedPlan]] = {}
         self._proposals: dict[At, _Proposal] = {}
-        self._sent: dict[At, str] = {}
+        self._sent: dict[At, _Proposal | str] = {}
+        """What this replica sent as each Propagation: the proposal itself, or its fingerprint."""
         self._fleet: dict[At, observed.FleetView] = {}
         self._members: dict[At, tuple[observed.Member, ...]] = {}
         self._previous: dict[At, status.AppStatus] = {}
@@ -313,7 +323,7 @@ class Tracker:
         if cached is not None and cached.entry is entry and cached.planned is planned:
             return cached
         document = propagation.document(entry.model, planned, generation=entry.generation)
-        found = _Proposal(entry, planned, document, propagation.fingerprint(document))
+        found = _Proposal(entry, planned, document)
         self._proposals[at] = found
         return found
 
@@ -325,9 +335,7 @@ class Tracker:
         """This replica published ``document`` as ``at``'s Propagation."""
         cached = self._proposals.get(at)
         self._sent[at] = (
-            cached.fingerprint
-            if cached is not None and cached.document is document
-            else (propagation.fingerprint(document))
+            cached if cached is not None and cached.document is document else propagation.fingerprint(document)
         )
 
     def unpropagated(self, at: At) -> dict[str, Any] | None:
@@ -344,7 +352,12 @@ class Tracker:
         if entry.model.spec.placement.cluster_selector is not None and not self.fleet_known.is_set():
             return None
         proposal = self._proposal(entry)
-        if proposal.fingerprint == sent or (fleet is not None and proposal.fingerprint == fleet.fingerprint):
+        if sent is proposal:
+            return None  # the usual case: the plan has not moved since it was sent, nothing to hash
+        fingerprint = proposal.fingerprint
+        if isinstance(sent, _Proposal):
+            sent = sent.fingerprint
+        if fingerprint == sent or (fleet is not None and fingerprint == fleet.fingerprint):
             return None
         return proposal.document
 
