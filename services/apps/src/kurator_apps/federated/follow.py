@@ -9,7 +9,8 @@
   checked against the tracker's view).
 * :func:`publish` (one replica, under a lease): publishes the status of every FederatedDeployment
   whose view changed, its ``available``/``degraded`` events, and re-evaluates rollouts that pass
-  the progress deadline.
+  the progress deadline. While it is busy, a change that moves no milestone (the applied
+  generation, ready counters) waits a few seconds for the next one (:mod:`.settling`).
 """
 
 from __future__ import annotations
