@@ -30,6 +30,7 @@ the step between them is a detail that may go out with the rollout's outcome.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -94,13 +95,18 @@ class BindingView:
     aggregated: Mapping[str, Mapping[str, Any]]
     evicting: tuple[Mapping[str, Any], ...]
     last_scheduled: str | None
+    cluster_names: tuple[str, ...] = ()
+    """The names in :attr:`clusters` (:func:`view` fills it: it is asked for on every step)."""
 
     def condition(self, type_: str) -> Mapping[str, Any] | None:
-        return next((c for c in self.conditions if c.get("type") == type_), None)
+        for c in self.conditions:
+            if c.get("type") == type_:
+                return c
+        return None
 
-    @property
-    def cluster_names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.clusters)
+
+_ref = functools.lru_cache(maxsize=65536)(Ref)
+"""A :class:`Ref`, made once per distinct value: every step of a binding names the same three."""
 
 
 def view(obj: Mapping[str, Any]) -> BindingView:
@@ -113,13 +119,14 @@ def view(obj: Mapping[str, Any]) -> BindingView:
     policy: Ref | None = None
     if annotations.get(PP_NAME):
         ns = annotations.get(PP_NAMESPACE) or namespace
-        policy = Ref("policy.karmada.io/v1alpha1", "PropagationPolicy", ns, annotations[PP_NAME])
+        policy = _ref("policy.karmada.io/v1alpha1", "PropagationPolicy", ns, annotations[PP_NAME])
     elif annotations.get(CPP_NAME):
-        policy = Ref("policy.karmada.io/v1alpha1", "ClusterPropagationPolicy", None, annotations[CPP_NAME])
+        policy = _ref("policy.karmada.io/v1alpha1", "ClusterPropagationPolicy", None, annotations[CPP_NAME])
     by_type = {c.get("type"): c for c in st.get("conditions") or () if isinstance(c, Mapping)}
+    clusters = tuple((str(c.get("name")), c.get("replicas")) for c in spec.get("clusters") or () if c.get("name"))
     return BindingView(
-        binding=Ref(str(obj.get("apiVersion", "")), str(obj.get("kind", "")), namespace, str(meta.get("name", ""))),
-        workload=Ref(
+        binding=_ref(str(obj.get("apiVersion", "")), str(obj.get("kind", "")), namespace, str(meta.get("name", ""))),
+        workload=_ref(
             str(resource.get("apiVersion", "")),
             str(resource.get("kind", "")),
             resource.get("namespace") or None,
@@ -127,7 +134,8 @@ def view(obj: Mapping[str, Any]) -> BindingView:
         ),
         policy=policy,
         replicas=spec.get("replicas"),
-        clusters=tuple((str(c.get("name")), c.get("replicas")) for c in spec.get("clusters") or () if c.get("name")),
+        clusters=clusters,
+        cluster_names=tuple(name for name, _ in clusters),
         conditions=tuple(
             {k: by_type[t][k] for k in ("type", "status", "reason", "message", "lastTransitionTime") if k in by_type[t]}
             for t in CONDITIONS
