@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kurator_sim import testing
+from kurator_sim import errors, testing
 from kurator_sim.clock import SimClock
 from kurator_sim.resources import ResourceType
 from kurator_sim.store.objects import Obj, ObjectStore, Operation
@@ -205,3 +205,40 @@ def test_raw_iteration_and_peek_read_the_stored_objects(store: ObjectStore) -> N
     assert sorted(o["metadata"]["name"] for o in store.iter_raw(rt)) == ["a", "b"]
     assert [o["metadata"]["name"] for o in store.iter_raw(rt, "other")] == ["b"]
     assert next(iter(store.iter_raw(rt, "other"))) is store.peek(rt, "other", "b")
+
+
+def test_a_controllers_status_write_stores_what_a_status_update_stores() -> None:
+    stores = [ObjectStore(name=f"s{i}", registry=testing.load_registry(None), clock=SimClock()) for i in range(2)]
+    results: list[list[Any]] = [[], []]
+    for store, out in zip(stores, results, strict=True):
+        rt = _rt(store)
+        store.create(rt, "default", _deployment())
+        stored = store.peek(rt, "default", "web")
+        assert stored is not None
+        for replicas in (1, 1, 2):
+            status = {"replicas": replicas, "conditions": [{"type": "Available"}]}
+            if store is stores[0]:
+                written = store.replace_status(rt, "default", "web", stored, status)
+            else:
+                written = store.update(
+                    rt, "default", "web", {**stored, "status": status}, subresource="status", copy_result=False
+                )
+            stored = store.peek(rt, "default", "web")
+            assert stored is not None
+            out.append((written, store.resource_version))
+    (fast, general) = results
+    for (a, rv_a), (b, rv_b) in zip(fast, general, strict=True):
+        assert rv_a == rv_b  # the same writes bump the version, the no-op second one does not
+        assert {**a, "metadata": {**a["metadata"], "uid": "-"}} == {**b, "metadata": {**b["metadata"], "uid": "-"}}
+    assert fast[-1][0]["metadata"]["generation"] == 1
+
+
+def test_a_controllers_status_write_over_a_stale_read_conflicts(store: ObjectStore) -> None:
+    rt = _rt(store)
+    store.create(rt, "default", _deployment())
+    stale = store.peek(rt, "default", "web")
+    assert stale is not None
+    store.replace_status(rt, "default", "web", stale, {"replicas": 1})
+    with pytest.raises(errors.ApiError, match="the object has been modified") as raised:
+        store.replace_status(rt, "default", "web", stale, {"replicas": 2})
+    assert raised.value.code == 409
