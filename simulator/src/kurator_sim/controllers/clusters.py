@@ -46,7 +46,6 @@ from kurator_sim.controllers.karmada_names import (
     SECRETS,
 )
 from kurator_sim.fleet import Fleet, Member
-from kurator_sim.store.objects import clone
 
 Obj = dict[str, Any]
 log = structlog.get_logger(__name__)
@@ -269,9 +268,9 @@ class ClusterStatusController:
             }
             self.host.create(rt, KARMADA_CLUSTER, body)
         else:
-            renewed = clone(lease)
-            renewed["spec"] = {**(lease.get("spec") or {}), **spec}
-            self.host.update(rt, KARMADA_CLUSTER, name, renewed)
+            # ``lease`` is the store's copy already (find): handed over with the new spec.
+            renewed = {**lease, "spec": {**(lease.get("spec") or {}), **spec}}
+            self.host.update(rt, KARMADA_CLUSTER, name, renewed, copy_input=False, copy_result=False)
 
 
 def api_enablements(member: Member) -> list[Obj]:

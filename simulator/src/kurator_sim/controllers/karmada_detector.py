@@ -342,8 +342,9 @@ class ResourceDetector:
             return template
         meta["labels"], meta["annotations"] = labels, annotations
         log.info("policy.claimed", template=f"{template['kind']}/{meta['name']}", policy=policy["metadata"]["name"])
-        # The store copies ``updated`` (it shares the stored template's values).
-        return self.host.update(rt, meta.get("namespace"), meta["name"], updated, copy_result=False)
+        # ``updated`` shares the stored template's values and holds new metadata, labels and
+        # annotations: handed over, nothing in it changes later.
+        return self.host.update(rt, meta.get("namespace"), meta["name"], updated, copy_result=False, copy_input=False)
 
     def _release(self, rt: ResourceType, template: Obj) -> None:
         """Drop claim metadata whose policy no longer exists (or no longer matches)."""

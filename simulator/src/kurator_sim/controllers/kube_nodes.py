@@ -15,7 +15,6 @@ from typing import Any
 from kurator_sim.controllers import kube_conditions
 from kurator_sim.controllers.karmada_names import LEASES, NODES
 from kurator_sim.fleet import EDGE_ROLE_LABEL, Fleet, Member
-from kurator_sim.store.objects import clone
 
 Obj = dict[str, Any]
 NODE_LEASE_NAMESPACE = "kube-node-lease"
@@ -119,6 +118,6 @@ class NodeHeartbeatController:
                 },
             )
             return
-        renewed = clone(lease)
-        renewed["spec"] = {**(lease.get("spec") or {}), **spec}
-        store.update(rt, NODE_LEASE_NAMESPACE, name, renewed)
+        # ``lease`` is the store's copy already (find): handed over with the new spec.
+        renewed = {**lease, "spec": {**(lease.get("spec") or {}), **spec}}
+        store.update(rt, NODE_LEASE_NAMESPACE, name, renewed, copy_input=False, copy_result=False)
