@@ -429,3 +429,14 @@ def test_custom_resource_create_records_added_structs() -> None:
     out = track_update(None, widget([], args=["a"]), manager="kubectl-create", now=T0, list_keys=resolver)
     # An empty list is a leaf (SMD emptyPromoteToLeaf), so `ports: []` is owned too.
     assert entries(out)["kubectl-create", "Update"]["fieldsV1"] == {"f:spec": {".": {}, "f:args": {}, "f:ports": {}}}
+
+
+def test_an_apply_that_creates_drops_repeated_list_items_only_when_there_are_any() -> None:
+    keys = ListKeyResolver.for_builtin("", "v1", "ConfigMap")
+    plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "finalizers": ["x", "y"]}}
+    created = apply(None, plain, manager="m", force=False, list_keys=keys, now="2026-01-01T00:00:00Z")
+    assert created["metadata"]["finalizers"] == ["x", "y"]
+    assert "managedFields" not in plain["metadata"]  # the configuration's own metadata is left alone
+    repeated = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "finalizers": ["x", "y", "x"]}}
+    created = apply(None, repeated, manager="m", force=False, list_keys=keys, now="2026-01-01T00:00:00Z")
+    assert created["metadata"]["finalizers"] == ["x", "y"]

@@ -27,6 +27,7 @@ from kurator_sim.machinery.fieldwalk import (
     SchemaError,
     compare,
     ensure_named_fields_are_members,
+    field_set_and_repeats,
     merge,
     remove_items,
     to_field_set,
@@ -146,6 +147,16 @@ def _typed_fields(value: Mapping[str, Any], root: PatchMeta, *, what: str) -> Fi
         ) from None
 
 
+def _typed_fields_and_repeats(value: Mapping[str, Any], root: PatchMeta) -> tuple[FieldSet, bool]:
+    """:func:`_typed_fields` of an apply configuration, and whether a list in it repeats an item."""
+    try:
+        return field_set_and_repeats(value, root)
+    except SchemaError as e:
+        raise ApplyError(
+            "InternalError", f"failed to create typed patch object ({_gvk(value)}): {e}", code=500
+        ) from None
+
+
 def _update(
     old: Any, new: Any, managers: _Managers, workflow: ManagerKey, root: PatchMeta, *, force: bool
 ) -> Comparison:
@@ -252,8 +263,9 @@ def apply(
     """Server-side apply ``applied`` (already decoded from YAML/JSON) by ``manager``.
 
     ``live`` is the stored object (None: the apply creates it; the caller then fills in
-    name/uid/timestamps). ``api_version``, if given, is the request's group/version, which the
-    configuration must match. ``ignored_fields`` are the kind's reset fields for this endpoint
+    name/uid/timestamps, and hands ``applied`` over: the new object is built of its values).
+    ``api_version``, if given, is the request's group/version, which the configuration must
+    match. ``ignored_fields`` are the kind's reset fields for this endpoint
     (e.g. ``[("status",)]`` on the main resource). Returns the new object with its
     ``metadata.managedFields``; raises ``ApplyConflict`` (409) or ``ApplyError``.
     """
@@ -303,13 +315,21 @@ def _apply(
         first = ManagerKey.of(_BEFORE_FIRST_APPLY, "Update", str(current.get("apiVersion", "")))
         _record_update(managers, {}, current, first, root, now=now, ignored=ignored)
 
-    # Creating, the merge rebuilds every map and list of the configuration and changes nothing
-    # it shares (leaves, atomic subtrees), so the configuration needs no copy of its own.
-    config = _copy(dict(applied)) if current else dict(applied)
-    fields = _recursive_difference(_typed_fields(config, root, what="patch"), ignored)
     if current:
+        config = _copy(dict(applied))
+        fields = _recursive_difference(_typed_fields(config, root, what="patch"), ignored)
         _typed_fields(current, root, what="live")
-    merged = merge(current, config, root)
+        merged = merge(current, config, root)
+    else:
+        # Creating: merging into nothing gives the configuration back but for items a list holds
+        # twice, so unless it has such items it is the new object as it is (the request's own,
+        # handed over by the caller), with no copy or rebuild.
+        config = dict(applied)
+        if isinstance(config.get("metadata"), dict):
+            config["metadata"] = dict(config["metadata"])  # managedFields go in here
+        typed, repeats = _typed_fields_and_repeats(config, root)
+        fields = _recursive_difference(typed, ignored)
+        merged = merge(current, config, root) if repeats else config
     last = managers.get(key)
     version = str(config.get("apiVersion", ""))
     managers[key] = ManagedEntry(fields, version, last.time if last is not None else None)

@@ -27,6 +27,7 @@ __all__ = [
     "SchemaError",
     "compare",
     "ensure_named_fields_are_members",
+    "field_set_and_repeats",
     "item_element",
     "merge",
     "remove_items",
@@ -94,17 +95,24 @@ def _is_granular_dict(node: PatchMeta, value: Any) -> bool:
 
 def to_field_set(value: Any, node: PatchMeta) -> FieldSet:
     """SMD ``TypedValue.ToFieldSet``: leaves, list items, map entries, empty maps and nulls."""
+    return field_set_and_repeats(value, node)[0]
+
+
+def field_set_and_repeats(value: Any, node: PatchMeta) -> tuple[FieldSet, bool]:
+    """:func:`to_field_set`, and whether a granular list in ``value`` holds an item twice (what
+    :func:`merge` into nothing drops; without such items it gives ``value`` back as it is)."""
     out = FieldSet()
     if not _has_below(value, node):
-        return out  # a leaf or an atomic root: the root itself is never a member
+        return out, False  # a leaf or an atomic root: the root itself is never a member
     try:
-        _fill(value, node, out)
+        repeats = _fill(value, node, out)
     except SchemaError:
         # The fast walk does not track paths; the path-tracking one raises the same error with
         # the path in its message.
         out = FieldSet()
         _to_set(value, node, (), out)
-    return out
+        repeats = True
+    return out, repeats
 
 
 def _has_below(value: Any, node: PatchMeta) -> bool:
@@ -114,10 +122,12 @@ def _has_below(value: Any, node: PatchMeta) -> bool:
     return _is_granular_list(node, value)
 
 
-def _fill(value: Any, node: PatchMeta, here: FieldSet) -> None:
+def _fill(value: Any, node: PatchMeta, here: FieldSet) -> bool:
     """``_to_set`` for a granular ``value``, building the trie node by node (each insert is
-    O(1), no path tuples) into ``here``, the set of paths relative to ``value``."""
+    O(1), no path tuples) into ``here``, the set of paths relative to ``value``; whether a list
+    in it holds an item twice."""
     members, children = here.members, here.children
+    repeats = False
     if isinstance(value, dict):
         # PatchMeta.child, .declares and _has_below inlined: this loop runs for every field of
         # every object applied, and whether the node declares a field does not depend on which.
@@ -145,7 +155,8 @@ def _fill(value: Any, node: PatchMeta, here: FieldSet) -> None:
                 continue
             if below_ok:
                 below = FieldSet()
-                _fill(sub, child, below)
+                if _fill(sub, child, below):
+                    repeats = True
                 if below.members or below.children:
                     children[pe] = below
                 if not declares:
@@ -155,18 +166,22 @@ def _fill(value: Any, node: PatchMeta, here: FieldSet) -> None:
                     members.add(pe)
             else:
                 members.add(pe)
-        return
+        return repeats
     item_node = node.item()
     for i, item in enumerate(value):
         pe = item_element(node, item, i)
+        if pe in members:
+            repeats = True
         members.add(pe)
         if _has_below(item, item_node) and item:
             # A repeated item adds to what its first occurrence set, as inserting its paths would.
             known = children.get(pe)
             item_set = known if known is not None else FieldSet()
-            _fill(item, item_node, item_set)
+            if _fill(item, item_node, item_set):
+                repeats = True
             if item_set.members or item_set.children:
                 children[pe] = item_set
+    return repeats
 
 
 def _to_set(value: Any, node: PatchMeta, path: Path, out: FieldSet) -> None:
