@@ -333,3 +333,27 @@ def test_policy_priority_rules(policies: list[tuple[str, int, dict[str, Any]]], 
     ]
     chosen = highest_priority_policy(template, candidates)
     assert (chosen["metadata"]["name"] if chosen else None) == winner
+
+
+async def test_the_scheduler_does_not_reconcile_the_event_of_its_own_spec_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reconciled: list[Any] = []
+    original = KarmadaScheduler.reconcile
+
+    def counting(self: KarmadaScheduler, key: Any) -> None:
+        reconciled.append(key)
+        original(self, key)
+
+    monkeypatch.setattr(KarmadaScheduler, "reconcile", counting)
+    fleet = make_fleet()
+    host = Host(fleet)
+    async with running(fleet):
+        host.create(example("01-propagationpolicy-nginx.yaml"))
+        host.create(deployment("nginx", 3))
+        binding = await host.scheduled("nginx-deployment")
+        await asyncio.sleep(0.05)  # time for the events of the scheduler's writes
+        assert binding["metadata"]["generation"] == 2  # created, then scheduled
+        assert binding["status"]["schedulerObservedGeneration"] == 2
+        # The binding's creation, and nothing for the spec write the scheduler made itself.
+        assert [key[2] for key in reconciled] == ["nginx-deployment"]

@@ -226,6 +226,9 @@ class KarmadaScheduler:
                 new_spec.pop("clusters", None)
             if updated != binding:
                 binding = self.host.update(rt, namespace or None, name, updated, copy_result=False, copy_input=False)
+                # The event of this write is old news: what it would make a reconcile decide is
+                # decided here (the status below says this generation was scheduled).
+                self._generations[key] = int(binding["metadata"].get("generation") or 0)
                 log.info(
                     "binding.scheduled",
                     binding=f"{namespace}/{name}" if namespace else name,
