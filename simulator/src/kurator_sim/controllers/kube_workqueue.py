@@ -25,8 +25,6 @@ from kurator_sim.store.watch import WatchEvent
 
 K = TypeVar("K", bound=Hashable)
 
-SLICE_KEYS = 8
-"""Reconciles a controller runs back to back before it lets the rest of the loop run."""
 RETRY_SECONDS = 5.0
 """Simulated seconds before a key whose reconcile hit an API error is tried again."""
 
@@ -67,14 +65,6 @@ class WorkQueue(Generic[K]):
 
     async def get(self) -> K:
         key = await self._queue.get()
-        self._pending.discard(key)
-        return key
-
-    def get_nowait(self) -> K | None:
-        """The next key if one is waiting, else ``None``."""
-        if self._queue.empty():
-            return None
-        key = self._queue.get_nowait()
         self._pending.discard(key)
         return key
 
@@ -120,18 +110,16 @@ async def drain(
     """Reconcile keys from ``queue`` one at a time, forever."""
     log = structlog.get_logger(controller)
     while True:
-        key: K | None = await queue.get()
-        # A few waiting keys in a row (a loop iteration costs more than many a reconcile),
-        # then the watches and the other controllers get their turn.
-        budget = SLICE_KEYS
-        while key is not None:
-            try:
-                reconcile(key)
-            except Requeue as again:
-                queue.add_after(key, again.after)
-            except errors.ApiError as exc:
-                log.debug("reconcile.retry", key=str(key), code=exc.code, error=exc.message)
-                queue.add_after(key, retry_seconds)
-            budget -= 1
-            key = queue.get_nowait() if budget else None
+        key = await queue.get()
+        try:
+            reconcile(key)
+        except Requeue as again:
+            queue.add_after(key, again.after)
+        except errors.ApiError as exc:
+            log.debug("reconcile.retry", key=str(key), code=exc.code, error=exc.message)
+            queue.add_after(key, retry_seconds)
+        # One reconcile at a time, and never starve the watches and the other controllers: a
+        # controller that takes several waiting keys in a row reacts to each intermediate state
+        # of its objects (a binding just created, then scheduled, then applied), where one
+        # reconcile a turn leaves the other controllers time to move them on, and writes more.
         await asyncio.sleep(0)
