@@ -96,6 +96,33 @@ class JetStreamPublisher:
             PublishError: the stream refused it (e.g. a failed expected-sequence check).
             TimeoutError: no acknowledgement in time.
         """
+        data, reply_headers = await self.request(subject, payload, headers=headers, timeout_seconds=timeout_seconds)
+        if not data:
+            status = (reply_headers or {}).get("Status", "")
+            if status == "503":
+                raise NoStream(subject)
+            raise PublishError(int(status or 0), (reply_headers or {}).get("Description", "empty reply"))
+        ack = orjson.loads(data)
+        error = ack.get("error")
+        if error:
+            raise PublishError(int(error.get("err_code", 0)), str(error.get("description", "")))
+        return PubAck(stream=ack["stream"], seq=int(ack["seq"]), duplicate=bool(ack.get("duplicate", False)))
+
+    async def request(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: dict[str, str] | None = None,
+        timeout_seconds: float | None = None,
+    ) -> tuple[bytes, dict[str, str] | None]:
+        """Send ``payload`` to ``subject`` and return the one reply's payload and headers (with
+        ``Status``/``Description`` for a status reply), on the same reply subscription and timer
+        as :meth:`publish`: for JetStream API requests on a hot path (a KV direct get).
+
+        Raises:
+            TimeoutError: no reply in time.
+        """
         if self._sub is None:
             await self.start()
         token = str(next(self._ids))
@@ -107,19 +134,9 @@ class JetStreamPublisher:
             self._arm(loop, deadline)
         try:
             await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
-            data, reply_headers = await future
+            return await future
         finally:
             del self._waiting[token]
-        if not data:
-            status = (reply_headers or {}).get("Status", "")
-            if status == "503":
-                raise NoStream(subject)
-            raise PublishError(int(status or 0), (reply_headers or {}).get("Description", "empty reply"))
-        ack = orjson.loads(data)
-        error = ack.get("error")
-        if error:
-            raise PublishError(int(error.get("err_code", 0)), str(error.get("description", "")))
-        return PubAck(stream=ack["stream"], seq=int(ack["seq"]), duplicate=bool(ack.get("duplicate", False)))
 
     async def _on_reply(self, msg: Msg) -> None:
         self._answer(msg.subject[len(self._prefix) :], msg.data, msg.headers)

@@ -13,6 +13,11 @@ Each replica remembers the last revision it wrote or read for every key (without
 document, in a bounded LRU), so the common path writes with compare-and-set straight away
 instead of reading first: one round trip per intent instead of two. A stale memory only
 costs a failed compare-and-set, after which the caller reads the entry for real.
+
+Reads are JetStream direct gets of the key's last message, sent through the lean publisher's
+request path (``shared.bus.jetstream``) rather than nats-py's ``KeyValue.get`` (a request with a
+task-based timeout, a ``RawStreamMsg`` and an ``Entry`` per read); the answer is read as
+nats-py reads it. A bucket without direct gets is read through nats-py.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from nats.js.kv import KeyValue
 
 from shared.bus import jetstream
 from shared.contracts import subjects
+
+KV_OPERATION = "KV-Operation"
+_GONE = frozenset({"DEL", "PURGE"})
+"""``KV-Operation`` values of a delete marker and a purge (nats-py's ``KV_DEL``, ``KV_PURGE``)."""
 
 
 class RevisionConflict(Exception):  # noqa: N818 - reads as the outcome
@@ -95,6 +104,11 @@ class DesiredStateStore:
         self._kv = kv
         self._put_prefix = f"$KV.{bucket}."
         self._publisher = publisher
+        js_prefix = getattr(getattr(kv, "_js", None), "_prefix", None) or "$JS.API"
+        self._get_prefix = (
+            f"{js_prefix}.DIRECT.GET.KV_{bucket}.{self._put_prefix}" if getattr(kv, "_direct", False) else None
+        )
+        """Where a key's last message is asked for (``None``: the bucket does not allow direct gets)."""
         self._known: OrderedDict[str, Versioned] = OrderedDict()
         self._limit = remembered_keys
 
@@ -126,6 +140,34 @@ class DesiredStateStore:
         self._known.pop(address.key, None)
 
     async def get(self, address: subjects.ObjectAddress) -> Versioned | None:
+        """The entry, or ``None`` when the key is absent, deleted or purged.
+
+        Raises:
+            jetstream.PublishError: the server refused the read (not a 404).
+            TimeoutError: no answer in time.
+        """
+        if self._get_prefix is None:
+            return await self._get_through_nats_py(address)
+        key = address.key
+        data, headers = await self._publisher.request(self._get_prefix + key)
+        headers = headers or {}
+        status = None if data else headers.get("Status")
+        if status == "404":
+            self.forget(address)
+            return None
+        if status:
+            raise jetstream.PublishError(int(status), headers.get("Description", ""))
+        if headers.get("Nats-Subject") != self._put_prefix + key or headers.get(KV_OPERATION) in _GONE:
+            self.forget(address)
+            return None
+        revision = headers.get("Nats-Sequence")
+        if not data or not revision:
+            return None  # as nats-py reads it: no value, or no revision
+        found = Versioned(Record.from_bytes(data), int(revision))
+        self._remember(key, found)
+        return found
+
+    async def _get_through_nats_py(self, address: subjects.ObjectAddress) -> Versioned | None:
         try:
             entry = await self._kv.get(address.key)
         except (KeyNotFoundError, KeyDeletedError):
