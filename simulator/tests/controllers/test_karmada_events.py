@@ -239,6 +239,23 @@ async def test_member_object_changes_close_together_make_one_status_reconcile() 
     assert len(controller._queue) == 0
 
 
+async def test_a_new_bindings_steps_and_its_works_close_together_make_one_status_reconcile() -> None:
+    controller = BindingStatusController(fleet=make_fleet())
+    key = (RESOURCE_BINDINGS, "default", "web-deployment")
+    annotations = {karmada_names.RB_NAME: "web-deployment", karmada_names.RB_NAMESPACE: "default"}
+    on_binding = controller._on_binding(RESOURCE_BINDINGS)
+    for generation in (1, 2):  # created, then scheduled
+        meta = {"name": "web-deployment", "namespace": "default", "uid": "u", "generation": generation}
+        binding = {"metadata": {**meta, "resourceVersion": str(generation)}}
+        on_binding(event("MODIFIED", binding))
+    work = {"metadata": {"name": "w", "namespace": "karmada-es-a", "resourceVersion": "7", "annotations": annotations}}
+    controller._on_work(event("ADDED", work))
+    assert len(controller._queue) == 0  # nothing before the steps that follow have had their moment
+    assert (await asyncio.wait_for(controller._queue.get(), 1)) == key
+    await asyncio.sleep(karmada_status.MEMBER_COALESCE_SECONDS / 100 * 3)
+    assert len(controller._queue) == 0
+
+
 def test_canonical_json_is_what_json_dumps_writes() -> None:
     docs: list[Any] = [
         deployment("web")["spec"]["template"],

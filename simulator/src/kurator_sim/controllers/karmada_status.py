@@ -10,8 +10,10 @@ members keep their last reported status. The binding then gets ``status.aggregat
 have been successfully applied" / ``FullyAppliedFailed``), and the resource template in the host
 gets the aggregated status (``AggregateStatus``; Deployments: replica counters summed).
 Triggers: bindings (specification changes only) and works in the host (not this controller's own
-manifest status writes), and every propagated object in the members (changes within
-``MEMBER_COALESCE_SECONDS`` of the first handled by one reconcile).
+manifest status writes), and every propagated object in the members; changes within
+``MEMBER_COALESCE_SECONDS`` of the first are handled by one reconcile (a new binding is
+scheduled, gets its works and has them applied within moments: one aggregation then, not one
+status write for each step on the way).
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ from kurator_sim.store.watch import WatchEvent
 Obj = dict[str, Any]
 
 MEMBER_COALESCE_SECONDS = 0.1
-"""Member object changes within this long (simulated seconds) of the first are collected together:
-the members' Deployment controllers post the same rollout's statuses within moments of each
-other, and one reconcile then writes the binding and template status once, not once per member."""
+"""Changes within this long (simulated seconds) of the first are collected together: the members'
+Deployment controllers post the same rollout's statuses within moments of each other, as the
+scheduler and the binding controller move a new binding on, and one reconcile then writes the
+binding and template status once, not once per member or step."""
 
 FULLY_APPLIED = "FullyApplied"
 FULLY_APPLIED_SUCCESS = ("FullyAppliedSuccess", "All works have been successfully applied")
@@ -119,7 +122,7 @@ class BindingStatusController:
             self._generations[key] = seen
             resource = (event.object.get("spec") or {}).get("resource") or {}
             self._watch_members(str(resource.get("apiVersion") or ""), str(resource.get("kind") or ""))
-            self._queue.add(key)
+            self._reconcile_soon(key)
 
         return on_event
 
@@ -136,7 +139,7 @@ class BindingStatusController:
     def _on_annotated(self, event: WatchEvent) -> None:
         key = _binding_key(annotations_of(event.object))
         if key is not None:
-            self._queue.add(key)
+            self._reconcile_soon(key)
 
     def _watch_members(self, api_version: str, kind: str) -> None:
         group, version = split_api_version(api_version)
@@ -150,7 +153,11 @@ class BindingStatusController:
 
     def _on_member_object(self, event: WatchEvent) -> None:
         key = _binding_key(annotations_of(event.object))
-        if key is None or key in self._soon:
+        if key is not None:
+            self._reconcile_soon(key)
+
+    def _reconcile_soon(self, key: BindingKey) -> None:
+        if key in self._soon:
             return
         loop = asyncio.get_running_loop()
         self._soon[key] = loop.call_later(self.clock.real_seconds(MEMBER_COALESCE_SECONDS), self._due, key)
