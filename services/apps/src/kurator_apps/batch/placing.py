@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from datetime import timedelta
 from typing import Any, Final
 
@@ -167,18 +167,17 @@ class Placer:
     async def evict_from(self, failing: Mapping[str, str]) -> int:
         """Move every unfinished job placed on a member of ``failing`` (name -> taint); how many moved."""
         moved = 0
-        for message in await reader.snapshot(self._js, subjects.statuses(SERVICE, JOB)):
+
+        def on_failing_member(message: reader.StatusMessage) -> bool:
             body = message.document.get("status") or {}
-            cluster = status.cluster_of(body)
-            if cluster is None or cluster not in failing or message.phase in capacity.FINISHED:
-                continue
-            if status.deleted_on_member(body):  # someone removed it there: not ours to start again
-                continue
-            _, address = subjects.parse_object(message.subject)
-            current = await self._desired.get(address)
-            if current is None or current.record.deleted:
-                continue
-            record = current.record
+            return (
+                status.cluster_of(body) in failing
+                and message.phase not in capacity.FINISHED
+                and not status.deleted_on_member(body)  # someone removed it there: not ours to start again
+            )
+
+        async for address, record, message in self._standing(on_failing_member):
+            cluster = str(status.cluster_of(message.document.get("status")))
             try:
                 outcome = await self.evict(
                     record.document,
@@ -316,17 +315,22 @@ class Placer:
             service=SERVICE, kind=JOB, name=event, payload=payload, ce_subject=address.display()
         )
 
-    async def resync_waiting(self) -> int:
-        """Try again to place every job whose status says ``Waiting``; returns how many were placed."""
-        placed = 0
+    async def _standing(
+        self, picks: Callable[[reader.StatusMessage], bool]
+    ) -> AsyncIterator[tuple[subjects.ObjectAddress, store.Record, reader.StatusMessage]]:
+        """The jobs whose last status ``picks`` chooses and whose intent still stands."""
         for message in await reader.snapshot(self._js, subjects.statuses(SERVICE, JOB)):
-            if message.phase != status.WAITING:
+            if not picks(message):
                 continue
             _, address = subjects.parse_object(message.subject)
             current = await self._desired.get(address)
-            if current is None or current.record.deleted:
-                continue
-            record = current.record
+            if current is not None and not current.record.deleted:
+                yield address, current.record, message
+
+    async def resync_waiting(self) -> int:
+        """Try again to place every job whose status says ``Waiting``; returns how many were placed."""
+        placed = 0
+        async for address, record, message in self._standing(lambda m: m.phase == status.WAITING):
             try:
                 body, event = await self.apply(
                     record.document, generation=record.generation, changed_at=record.changed_at
