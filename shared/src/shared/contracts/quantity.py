@@ -9,6 +9,7 @@ the placement engine never suffer binary floating-point rounding.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation, localcontext
@@ -42,6 +43,43 @@ def parse_quantity(value: str | int | float) -> Decimal:
     Raises:
         ValueError: ``value`` is not a quantity.
     """
+    if type(value) is str and len(value) <= _CACHED_LENGTH:
+        parsed, error = _parse_cached(value)
+        if parsed is None:
+            raise ValueError(error)
+        return parsed
+    return _parse(value)
+
+
+def quantity_error(value: object) -> str | None:
+    """Why ``value`` is not a quantity, or ``None`` if it is one."""
+    if type(value) is str and len(value) <= _CACHED_LENGTH:
+        return _parse_cached(value)[1]
+    if not isinstance(value, str | int | float):
+        return f"quantity must be a string or a number, not {type(value).__name__}"
+    try:
+        _parse(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+# Every request and limit of every validated object is parsed, and the same few strings
+# ("10m", "16Mi", "1Gi") recur; Decimal is immutable, so a parsed value can be shared. Only
+# plain, short strings are cached: a str subclass could compare equal yet repr differently in
+# the error message, and long hostile strings should not pin memory.
+_CACHED_LENGTH: Final = 64
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(value: str) -> tuple[Decimal | None, str | None]:
+    try:
+        return _parse(value), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _parse(value: str | int | float) -> Decimal:
     if isinstance(value, bool):
         raise ValueError(f"quantity must be a string or a number, not {value!r}")
     if isinstance(value, int):
@@ -71,14 +109,3 @@ def parse_quantity(value: str | int | float) -> Decimal:
         if abs(exponent) > _MAX_EXPONENT:
             raise ValueError(f"quantity {value!r} is out of range")
         return base.scaleb(exponent)
-
-
-def quantity_error(value: object) -> str | None:
-    """Why ``value`` is not a quantity, or ``None`` if it is one."""
-    if not isinstance(value, str | int | float):
-        return f"quantity must be a string or a number, not {type(value).__name__}"
-    try:
-        parse_quantity(value)
-    except ValueError as exc:
-        return str(exc)
-    return None

@@ -35,11 +35,13 @@ def _resource_list(value: object) -> dict[str, str | int | float]:
         if isinstance(amount, bool) or not isinstance(amount, str | int | float):
             problems.add(f"[{name}]", f"quantity must be a string or a number, not {type(amount).__name__}")
             continue
-        err = quantity.quantity_error(amount)
-        if err is None and quantity.parse_quantity(amount) < 0:
-            err = f"must be greater than or equal to 0, got {amount!r}"
-        if err:
-            problems.add(f"[{name}]", err)
+        try:
+            negative = quantity.parse_quantity(amount) < 0
+        except ValueError as exc:
+            problems.add(f"[{name}]", str(exc))
+            continue
+        if negative:
+            problems.add(f"[{name}]", f"must be greater than or equal to 0, got {amount!r}")
     problems.raise_if_any()
     return dict(value)
 
