@@ -1,12 +1,14 @@
 """The binding tracker without a bus: which phase a workload's observation gets as its binding
 moves, including members that are still starting it (``Unhealthy`` before it was ever
-``Available``) and a binding first met with members' status already in it."""
+``Available``) and a binding first met with members' status already in it; a policy no intent
+created gets no status requests, and its observation is composed when read, as it is then."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 from kurator_fleet import observed
+from kurator_fleet.watchers import placements
 from kurator_fleet.watchers.binding_tracker import BindingTracker
 from kurator_fleet.watchers.mirror import StatusMirror
 from shared.contracts import subjects
@@ -21,9 +23,14 @@ class Writer:
 
     def __init__(self, observations: observed.ObservedStatus) -> None:
         self._observations = observations
+        self.requested: list[subjects.ObjectAddress] = []
+        self.awaiting: set[subjects.ObjectAddress] = set()
 
     def request(self, address: subjects.ObjectAddress) -> None:
-        pass
+        self.requested.append(address)
+
+    def awaits_intent(self, address: subjects.ObjectAddress) -> bool:
+        return address in self.awaiting
 
     def emit(self, *_: Any, **__: Any) -> None:
         pass
@@ -32,8 +39,9 @@ class Writer:
         self._observations.discard(address)
 
 
-def rb(members: dict[str, str] | None) -> dict[str, Any]:
-    """The ``web`` Deployment's binding on clusters a and b; ``members``: each one's health."""
+def rb(members: dict[str, str] | None, *, policy: str | None = None) -> dict[str, Any]:
+    """The ``web`` Deployment's binding on clusters a and b; ``members``: each one's health;
+    ``policy``: the ``PropagationPolicy`` (in ``default``) that claimed it."""
     status: dict[str, Any] = {"conditions": [{"type": "Scheduled", "status": "True", "reason": "Success"}]}
     if members:
         status["aggregatedStatus"] = [
@@ -42,7 +50,12 @@ def rb(members: dict[str, str] | None) -> dict[str, Any]:
     return {
         "apiVersion": "work.karmada.io/v1alpha2",
         "kind": "ResourceBinding",
-        "metadata": {"name": "web-deployment", "namespace": "default", "resourceVersion": "1"},
+        "metadata": {
+            "name": "web-deployment",
+            "namespace": "default",
+            "resourceVersion": "1",
+            **({"annotations": {placements.PP_NAME: policy}} if policy else {}),
+        },
         "spec": {
             "resource": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "default", "name": "web"},
             "replicas": 2,
@@ -56,11 +69,13 @@ def event(obj: dict[str, Any], type_: watching.EventType = "MODIFIED") -> watchi
     return watching.ObjectEvent(type=type_, object=cast(Any, obj))
 
 
-def tracker(mirror: StatusMirror | None = None) -> tuple[BindingTracker, observed.ObservedStatus]:
-    observations = observed.ObservedStatus()
+def tracker(
+    mirror: StatusMirror | None = None, writer: Writer | None = None
+) -> tuple[BindingTracker, observed.ObservedStatus]:
+    observations = writer._observations if writer is not None else observed.ObservedStatus()
     t = BindingTracker(
         mirror=mirror or StatusMirror(cast(Any, None), own_source=OWN),
-        writer=cast(Any, Writer(observations)),
+        writer=cast(Any, writer or Writer(observations)),
         observations=observations,
         ready=lambda _: True,
     )
@@ -111,3 +126,31 @@ def test_a_binding_first_met_with_members_status_follows_what_the_bus_shows() ->
     rolling, observations = tracker(published("Progressing"))
     rolling.apply("ResourceBinding", event(rb({"a": "Healthy", "b": "Unhealthy"}), "ADDED"))
     assert phase(observations) == "Progressing"
+
+
+POLICY = subjects.ObjectAddress("fleet", "propagationpolicy", "default", "web-pp")
+
+
+def test_a_policy_awaiting_an_intent_is_not_requested_and_is_composed_when_read() -> None:
+    """A policy a Propagation wrote has no document to publish under: its steps request
+    nothing and compose nothing; whoever reads its observation gets it as the bindings are now."""
+    writer = Writer(observed.ObservedStatus())
+    writer.awaiting.add(POLICY)
+    t, observations = tracker(writer=writer)
+    t.apply("ResourceBinding", event(rb(None, policy="web-pp"), "ADDED"))
+    t.apply("ResourceBinding", event(rb({"a": "Healthy", "b": "Healthy"}, policy="web-pp")))
+    assert POLICY not in writer.requested
+    assert WEB in writer.requested  # the workload has a document of its own: published as before
+    found = observations.get(POLICY)
+    assert found is not None
+    assert [line["phase"] for line in found.fields["placements"]] == ["Available"]
+    assert observations.get(POLICY) is found  # built once, then held
+    assert observations.merged(POLICY, {"phase": "Applied"})["placements"] == found.fields["placements"]
+
+    # An intent for it now (the writer no longer waits): the next step requests it.
+    writer.awaiting.clear()
+    t.apply("ResourceBinding", event(rb({"a": "Healthy", "b": "Unhealthy"}, policy="web-pp")))
+    assert POLICY in writer.requested
+    found = observations.get(POLICY)
+    assert found is not None
+    assert [line["phase"] for line in found.fields["placements"]] == ["Degraded"]

@@ -325,6 +325,7 @@ async def test_a_key_without_a_desired_record_is_looked_up_once_until_an_intent_
             await eventually(lambda n=n: _count_at_least(recorder, n))  # type: ignore[misc]
         assert desired.lookups == 1
         assert recorder.sent[-1][1] == {**DOCUMENT, "status": {"phase": "Available"}}
+        assert writer.awaits_intent(ADDRESS)  # what the binding tracker asks of a policy
 
         # An intent for the object now: its record, then the processor's status.
         spec = {"replicas": 3}
@@ -338,6 +339,7 @@ async def test_a_key_without_a_desired_record_is_looked_up_once_until_an_intent_
         await eventually(lambda: _count_at_least(recorder, 4))
         assert recorder.sent[-1][1] == {**processor, "status": {"phase": "Available", "observedGeneration": 1}}
         assert desired.lookups == 1  # the processor's status is the base: no lookup
+        assert not writer.awaits_intent(ADDRESS)
 
         # Its status purged behind the mirror's back: the record is looked up again, and found.
         mirror.forget(ADDRESS)

@@ -32,7 +32,7 @@ without the latest observation, so a handler in another replica only causes one 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -102,13 +102,22 @@ class ObservedStatus:
 
     Written by the watchers, read by the watchers when they publish and by kind handlers
     when an intent is applied again. Everything runs in one event loop: no locking.
+
+    An observation nothing publishes for now (a policy no intent created: see
+    :meth:`~kurator_fleet.watchers.publishing.StatusWriter.awaits_intent`) may be held as how
+    to build it (:meth:`defer`): it is built from the watchers' state of the moment it is read,
+    not on every binding step that changes it.
     """
 
     def __init__(self) -> None:
-        self._by_address: dict[subjects.ObjectAddress, Observation] = {}
+        self._by_address: dict[subjects.ObjectAddress, Observation | Callable[[], Observation]] = {}
 
     def get(self, address: subjects.ObjectAddress) -> Observation | None:
-        return self._by_address.get(address)
+        found = self._by_address.get(address)
+        if found is None or type(found) is Observation:
+            return found
+        built = self._by_address[address] = found()  # type: ignore[operator]
+        return built
 
     def put(self, address: subjects.ObjectAddress, observation: Observation) -> bool:
         """Remember ``observation``; whether it differs from the one held before."""
@@ -117,12 +126,17 @@ class ObservedStatus:
         self._by_address[address] = observation
         return True
 
+    def defer(self, address: subjects.ObjectAddress, build: Callable[[], Observation]) -> None:
+        """Hold ``address``'s observation as ``build``, called (once) when it is read."""
+        self._by_address[address] = build
+
     def discard(self, address: subjects.ObjectAddress) -> Observation | None:
-        return self._by_address.pop(address, None)
+        found = self._by_address.pop(address, None)
+        return found if found is None or type(found) is Observation else found()  # type: ignore[operator]
 
     def merged(self, address: subjects.ObjectAddress, base: Mapping[str, Any]) -> dict[str, Any]:
         """``base`` (a kind handler's status) with the latest observation of ``address`` merged in."""
-        return merge(base, self._by_address.get(address))
+        return merge(base, self.get(address))
 
     def clear(self) -> None:
         """Forget everything (this replica stopped watching: what it saw goes stale)."""

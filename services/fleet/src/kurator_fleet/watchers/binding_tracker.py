@@ -202,9 +202,15 @@ class BindingTracker:
             if address.kind == "propagation":
                 keys = [self._by_workload[ref] for ref in self._written.get(address, ()) if ref in self._by_workload]
                 self._observe(address, placements.propagation_observation(self._lines_of(keys)))
+            elif self._writer.awaits_intent(address):
+                # A policy a Propagation wrote: nothing publishes its placements (no document of
+                # its own), so they are composed only if an intent for it comes and reads them.
+                self._observed.defer(address, functools.partial(self._policy_observation, address))
             else:
-                keys = sorted(self._by_policy.get(address, ()))
-                self._observe(address, placements.policy_observation(self._lines_of(keys)))
+                self._observe(address, self._policy_observation(address))
+
+    def _policy_observation(self, address: subjects.ObjectAddress) -> observed.Observation:
+        return placements.policy_observation(self._lines_of(sorted(self._by_policy.get(address, ()))))
 
     def _lines_of(self, keys: Iterable[BindingKey]) -> list[placements.Line]:
         out = []

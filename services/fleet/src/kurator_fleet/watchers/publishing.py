@@ -191,6 +191,17 @@ class StatusWriter:
         self._held_since.pop(address, None)
         self._parked.discard(address)
 
+    def awaits_intent(self, address: subjects.ObjectAddress) -> bool:
+        """Whether ``address`` has no document but an observation's own until an intent shows
+        up: the KV store had no record of it and the mirror shows no intent's status. A
+        request for an observation without a document (a policy's) would publish nothing;
+        the intent's status, when it comes, requests the object again (the runner's
+        ``_on_message``)."""
+        if address not in self._no_record or address in self._retiring:
+            return False
+        entry = self._mirror.get(address)
+        return entry is None or entry.handler is None
+
     def intent_seen(self, address: subjects.ObjectAddress) -> None:
         """The intent processor published a status of ``address``: its record, if it ever
         matters again (the mirror forgetting that status), is looked up afresh."""
