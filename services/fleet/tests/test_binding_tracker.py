@@ -135,9 +135,12 @@ def test_a_policy_awaiting_an_intent_is_not_requested_and_is_composed_when_read(
     """A policy a Propagation wrote has no document to publish under: its steps request
     nothing and compose nothing; whoever reads its observation gets it as the bindings are now."""
     writer = Writer(observed.ObservedStatus())
-    writer.awaiting.add(POLICY)
-    t, observations = tracker(writer=writer)
+    mirror = StatusMirror(cast(Any, None), own_source=OWN)
+    t, observations = tracker(mirror, writer=writer)
     t.apply("ResourceBinding", event(rb(None, policy="web-pp"), "ADDED"))
+    assert POLICY in writer.requested  # the writer has not looked its record up yet
+    writer.requested.clear()
+    writer.awaiting.add(POLICY)  # it has now, and found none
     t.apply("ResourceBinding", event(rb({"a": "Healthy", "b": "Healthy"}, policy="web-pp")))
     assert POLICY not in writer.requested
     assert WEB in writer.requested  # the workload has a document of its own: published as before
@@ -147,8 +150,12 @@ def test_a_policy_awaiting_an_intent_is_not_requested_and_is_composed_when_read(
     assert observations.get(POLICY) is found  # built once, then held
     assert observations.merged(POLICY, {"phase": "Applied"})["placements"] == found.fields["placements"]
 
-    # An intent for it now (the writer no longer waits): the next step requests it.
+    # An intent for it now (its status on the bus): each step composes and requests it again.
     writer.awaiting.clear()
+    mirror.published(POLICY, seq=1, document={"status": {"phase": "Applied"}})
+    entry = mirror.get(POLICY)
+    assert entry is not None
+    entry.handler = {"status": {"phase": "Applied"}}
     t.apply("ResourceBinding", event(rb({"a": "Healthy", "b": "Unhealthy"}, policy="web-pp")))
     assert POLICY in writer.requested
     found = observations.get(POLICY)

@@ -202,10 +202,14 @@ class BindingTracker:
             if address.kind == "propagation":
                 keys = [self._by_workload[ref] for ref in self._written.get(address, ()) if ref in self._by_workload]
                 self._observe(address, placements.propagation_observation(self._lines_of(keys)))
-            elif self._writer.awaits_intent(address):
-                # A policy a Propagation wrote: nothing publishes its placements (no document of
-                # its own), so they are composed only if an intent for it comes and reads them.
+            elif (entry := self._mirror.get(address)) is None or entry.handler is None:
+                # No intent's status to publish it under (a policy a Propagation wrote): its
+                # placements go out only if the KV store holds a record of it, which the writer
+                # looks up once, or once an intent comes. Composed when read, from the bindings
+                # as they are then, not on every step of them.
                 self._observed.defer(address, functools.partial(self._policy_observation, address))
+                if not self._writer.awaits_intent(address):
+                    self._writer.request(address)
             else:
                 self._observe(address, self._policy_observation(address))
 
