@@ -1,4 +1,5 @@
-"""Fixtures for FederatedDeployment tests: the seed, its companions, the example fleet's labels."""
+"""Fixtures for FederatedDeployment tests: the seed, its companions, the example fleet's labels, and
+a tracker that knows the fleet and the seed."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from kurator_apps.federated import index, tracker
 from shared.contracts import kinds
-from shared.contracts.models import workloads
+from shared.contracts.models import apps, workloads
 
 FD_FILE = "06-federateddeployment-frontend.yaml"
 Obj = dict[str, Any]
@@ -40,3 +42,14 @@ def _model(doc: Obj) -> Any:
 @pytest.fixture
 def to_model() -> Callable[[Obj], workloads.Service | workloads.Ingress | workloads.ConfigMap | workloads.Secret]:
     return _model
+
+
+@pytest.fixture
+def seeded(seed_fd: Obj, fleet_labels: dict[str, dict[str, str]]) -> tracker.Tracker:
+    """A tracker that knows the example fleet's clusters and the seed (in ``default``, generation 1)."""
+    found = tracker.Tracker(index.Index())
+    for name, labels in fleet_labels.items():
+        found.cluster(name, labels)
+    doc = {**seed_fd, "metadata": {**seed_fd["metadata"], "namespace": "default"}}
+    found.index.put_fd(apps.FederatedDeployment.model_validate(doc), doc, generation=1)
+    return found

@@ -9,8 +9,7 @@ import orjson
 import pytest
 from nats.aio.msg import Msg
 
-from kurator_apps.federated import follow, index, observed, tracker
-from shared.contracts.models import apps
+from kurator_apps.federated import follow, observed, tracker
 
 Obj = dict[str, Any]
 AT = ("default", "frontend-app")
@@ -24,13 +23,8 @@ def delivered(subject: str, document: Obj, *, seq: int, source: str = "kurator/a
 
 
 @pytest.fixture
-def state(seed_fd: Obj, fleet_labels: dict[str, dict[str, str]]) -> tracker.Tracker:
-    found = tracker.Tracker(index.Index())
-    for name, labels in fleet_labels.items():
-        found.cluster(name, labels)
-    doc = {**seed_fd, "metadata": {**seed_fd["metadata"], "namespace": "default"}}
-    found.index.put_fd(apps.FederatedDeployment.model_validate(doc), doc, generation=1)
-    return found
+def state(seeded: tracker.Tracker) -> tracker.Tracker:
+    return seeded
 
 
 def test_own_statuses_are_not_read_again_but_a_restart_resumes_from_them(state: tracker.Tracker) -> None:

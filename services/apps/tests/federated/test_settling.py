@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from kurator_apps.federated import follow, index, observed, settling, tracker
-from shared.contracts.models import apps
+from kurator_apps.federated import follow, observed, settling, tracker
 
 Obj = dict[str, Any]
 AT = ("default", "frontend-app")
@@ -112,12 +111,8 @@ class NoFleet:
 
 
 @pytest.fixture
-def state(seed_fd: Obj, fleet_labels: dict[str, dict[str, str]]) -> tracker.Tracker:
-    found = tracker.Tracker(index.Index())
-    for name, labels in fleet_labels.items():
-        found.cluster(name, labels)
-    doc = {**seed_fd, "metadata": {**seed_fd["metadata"], "namespace": "default"}}
-    found.index.put_fd(apps.FederatedDeployment.model_validate(doc), doc, generation=1)
+def state(seeded: tracker.Tracker) -> tracker.Tracker:
+    found = seeded
     entry = found.index.fd(*AT)
     assert entry is not None
     found.sent(AT, found.propagation_of(entry))

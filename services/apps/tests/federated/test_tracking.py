@@ -60,13 +60,8 @@ def healthy(assigned: int, ready: int, updated: int | None = None) -> Obj:
 
 
 @pytest.fixture
-def state(seed_fd: Obj, fleet_labels: dict[str, dict[str, str]]) -> tracker.Tracker:
-    found = tracker.Tracker(index.Index())
-    for name, labels in fleet_labels.items():
-        found.cluster(name, labels)
-    doc = {**seed_fd, "metadata": {**seed_fd["metadata"], "namespace": "default"}}
-    found.index.put_fd(apps.FederatedDeployment.model_validate(doc), doc, generation=1)
-    return found
+def state(seeded: tracker.Tracker) -> tracker.Tracker:
+    return seeded
 
 
 def test_owner_and_applied_generation_come_from_the_fleets_propagation_status() -> None:
