@@ -149,6 +149,10 @@ async def test_the_lease_moves_and_nothing_is_announced_twice(
     async with contextlib.AsyncExitStack() as first:
         await first.enter_async_context(replica(nats_url, kubeconfig, "a"))
         await until(lambda: len(events.named("cluster.joined")) == members, message="joined", timeout_seconds=15)
+        # What b carries on from is the clusters' statuses on the bus: an event goes out at once,
+        # the status it belongs to after the writer's coalescing, so wait for those too.
+        for name in running.fleet.members:
+            await eventually(lambda n=name: phase_of(nc, cluster(n), "Ready"), timeout_seconds=15, message=name)
         async with replica(nats_url, kubeconfig, "b"):
             await first.aclose()
             running.fleet.member(STAGING).faults.down = True
