@@ -13,14 +13,16 @@ import yaml
 
 from kurator_sim import resources, topology
 from kurator_sim.clock import SimClock
-from kurator_sim.controllers import karmada_webhook
+from kurator_sim.controllers import karmada_webhook, kube_conditions
 from kurator_sim.controllers.clusters import ClusterStatusController
 from kurator_sim.controllers.karmada_cluster_health import ClusterHealthController
 from kurator_sim.controllers.karmada_detector import ResourceDetector, highest_priority_policy
-from kurator_sim.controllers.karmada_scheduler import KarmadaScheduler
+from kurator_sim.controllers.karmada_scheduler import KarmadaScheduler, placement_fingerprint
 from kurator_sim.controllers.kube_nodes import NodeHeartbeatController
 from kurator_sim.controllers.manager import Controller
 from kurator_sim.fleet import Fleet
+from shared import placement
+from shared.placement import webster
 from shared.testing.eventually import eventually
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -357,3 +359,95 @@ async def test_the_scheduler_does_not_reconcile_the_event_of_its_own_spec_write(
         assert binding["status"]["schedulerObservedGeneration"] == 2
         # The binding's creation, and nothing for the spec write the scheduler made itself.
         assert [key[2] for key in reconciled] == ["nginx-deployment"]
+
+
+def _tie_placement(*clusters: str) -> dict[str, Any]:
+    """One replica over equal weights: which cluster gets it is the uid's tie-break."""
+    return {
+        "clusterAffinity": {"clusterNames": list(clusters)},
+        "replicaScheduling": {
+            "replicaSchedulingType": "Divided",
+            "replicaDivisionPreference": "Weighted",
+            "weightPreference": {
+                "staticWeightList": [{"targetCluster": {"clusterNames": [c]}, "weight": 1} for c in clusters]
+            },
+        },
+    }
+
+
+def _request(fleet: Fleet, placement_spec: dict[str, Any], uid: str, **fields: Any) -> placement.ScheduleRequest:
+    clusters = list(fleet.host.iter_raw(fleet.host_registry.by_key(("cluster.karmada.io", "clusters"))))
+    return placement.ScheduleRequest(
+        placement=placement_spec,
+        replicas=fields.pop("replicas", 1),
+        clusters=clusters,
+        uid=uid,
+        resource=("apps/v1", "Deployment"),
+        **fields,
+    )
+
+
+async def _registered_fleet() -> Fleet:
+    fleet = make_fleet()
+    clusters_rt = fleet.host_registry.by_key(("cluster.karmada.io", "clusters"))
+
+    async def ready() -> bool:
+        clusters = list(fleet.host.iter_raw(clusters_rt))
+        return len(clusters) == 6 and all(kube_conditions.is_true(c, "Ready") for c in clusters)
+
+    async with running(fleet):
+        await eventually(ready, timeout_seconds=10)
+    return fleet
+
+
+async def test_alike_bindings_are_placed_once_and_get_what_the_engine_gives_each() -> None:
+    fleet = await _registered_fleet()
+    calls: list[placement.ScheduleRequest] = []
+
+    def counting(request: placement.ScheduleRequest) -> placement.ScheduleResult:
+        calls.append(request)
+        return placement.schedule(request)
+
+    scheduler = KarmadaScheduler(fleet=fleet, place=counting)
+    tie = _tie_placement("cluster-beijing", "cluster-shanghai")
+    fingerprint = placement_fingerprint(tie)
+    uids = [f"uid-{i}" for i in range(40)]
+    chosen: set[str] = set()
+    for uid in uids:
+        request = _request(fleet, tie, uid)
+        got = scheduler._place(request, fingerprint)
+        # The same as the engine gives this very uid (the tie-break goes by its hash's parity).
+        assert got.clusters == placement.schedule(request).clusters
+        chosen.add(got.clusters[0]["name"])
+    assert chosen == {"cluster-beijing", "cluster-shanghai"}  # both tie-breaks were met
+    assert len(calls) == 2  # one engine run per parity of the uid hash
+
+    # Anything else the engine reads is a new decision: replicas, previous clusters, evictions.
+    scheduler._place(_request(fleet, tie, uids[0], replicas=3), fingerprint)
+    scheduler._place(_request(fleet, tie, uids[0], previous=[{"name": "cluster-beijing", "replicas": 1}]), fingerprint)
+    scheduler._place(_request(fleet, tie, uids[0], evicted={"cluster-beijing"}), fingerprint)
+    assert len(calls) == 5
+
+
+async def test_a_changed_cluster_is_placed_afresh() -> None:
+    fleet = await _registered_fleet()
+    calls: list[placement.ScheduleRequest] = []
+
+    def counting(request: placement.ScheduleRequest) -> placement.ScheduleResult:
+        calls.append(request)
+        return placement.schedule(request)
+
+    scheduler = KarmadaScheduler(fleet=fleet, place=counting)
+    spec = {"clusterAffinity": {"labelSelector": {"matchLabels": {"tier": "gold"}}}}
+    fingerprint = placement_fingerprint(spec)
+    with pytest.raises(placement.NoFit):
+        scheduler._place(_request(fleet, spec, "a"), fingerprint)
+    clusters_rt = fleet.host_registry.by_key(("cluster.karmada.io", "clusters"))
+    cluster = fleet.host.get(clusters_rt, None, "cluster-guangzhou")
+    cluster["metadata"].setdefault("labels", {})["tier"] = "gold"
+    fleet.host.update(clusters_rt, None, "cluster-guangzhou", cluster)
+    result = scheduler._place(_request(fleet, spec, "a"), fingerprint)
+    assert [c["name"] for c in result.clusters] == ["cluster-guangzhou"]
+    alike = next(f"b{i}" for i in range(100) if webster.names_descend(f"b{i}") == webster.names_descend("a"))
+    assert scheduler._place(_request(fleet, spec, alike), fingerprint) is result
+    assert len(calls) == 2

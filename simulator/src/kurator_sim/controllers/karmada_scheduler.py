@@ -10,7 +10,11 @@ not a workload (always); or a targeted cluster is being deleted. Divided workloa
 not moved by cluster changes alone, exactly like Karmada; failover moves them because the taint
 manager takes the failed cluster out of ``spec.clusters``.
 
-The engine is :func:`shared.placement.schedule` (pluggable: pass ``place=``). Outcomes:
+The engine is :func:`shared.placement.schedule` (pluggable: pass ``place=``, a function of its
+request). Its results are kept by what decides them (:func:`placement_key`): bindings placed
+alike in the same fleet (the clusters' resource versions) get the same clusters, so only the
+first of them runs the engine.
+Outcomes:
 success writes ``spec.clusters`` and the applied-placement annotation, then ``Scheduled=True``
 (reason ``Success``, "Binding has been scheduled successfully."), ``schedulerObservedGeneration``,
 ``lastScheduledTime`` and ``schedulerObservingAffinityName``. ``NoClusterFit`` clears
@@ -39,7 +43,7 @@ from kurator_sim.controllers.karmada_names import (
 from kurator_sim.fleet import Fleet
 from kurator_sim.store.watch import WatchEvent
 from shared import placement
-from shared.placement import strategy
+from shared.placement import strategy, webster
 
 Obj = dict[str, Any]
 log = structlog.get_logger(__name__)
@@ -56,6 +60,9 @@ SUCCESS_MESSAGE = "Binding has been scheduled successfully."
 RETRY_INITIAL_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 
+PLACEMENT_CACHE_SIZE = 1024
+"""Engine results kept (all are dropped when full: entries for older cluster states are dead anyway)."""
+
 
 def parse_time(value: Any) -> datetime | None:
     if not value:
@@ -69,6 +76,31 @@ def parse_time(value: Any) -> datetime | None:
 def placement_fingerprint(placement_spec: Mapping[str, Any] | None) -> str:
     """Canonical JSON of a placement (what ``policy.karmada.io/applied-placement`` records)."""
     return karmada_names.canonical_json(placement_spec or {})
+
+
+def placement_key(request: placement.ScheduleRequest, placement_json: str) -> tuple[Any, ...]:
+    """Everything of ``request`` that :func:`shared.placement.schedule` decides by.
+
+    ``placement_json`` is the placement's canonical JSON. The clusters count by name and resource
+    version (a store's resource versions are never reused, so a changed cluster is a new key).
+    The workload's uid only breaks division ties, by the parity of its hash
+    (:func:`shared.placement.webster.names_descend`): bindings with different uids and the same
+    parity are placed alike.
+    """
+    clusters = request.clusters
+    assert not isinstance(clusters, placement.Snapshot)
+    return (
+        placement_json,
+        request.replicas,
+        tuple((c["metadata"]["name"], c["metadata"].get("resourceVersion")) for c in clusters),
+        None if request.replica_requirements is None else karmada_names.canonical_json(request.replica_requirements),
+        karmada_names.canonical_json(list(request.previous)) if request.previous else "",
+        webster.names_descend(request.uid),
+        request.resource,
+        frozenset(request.evicted),
+        request.reschedule,
+        request.observed_affinity_name,
+    )
 
 
 def reschedule_requested(binding: Mapping[str, Any]) -> bool:
@@ -91,6 +123,8 @@ class KarmadaScheduler:
         self._generations: dict[BindingKey, int] = {}
         self._clusters: dict[str, str] = {}
         self._backoff: dict[BindingKey, float] = {}
+        self._placed: dict[tuple[Any, ...], placement.ScheduleResult] = {}
+        """Engine results by :func:`placement_key`."""
 
     async def run(self) -> None:
         self._queue = kube_workqueue.WorkQueue(self.clock)
@@ -187,6 +221,17 @@ class KarmadaScheduler:
                 return True
         return False
 
+    def _place(self, request: placement.ScheduleRequest, placement_json: str) -> placement.ScheduleResult:
+        """The engine's result for ``request``, from the cache when an alike request was placed."""
+        key = placement_key(request, placement_json)
+        found = self._placed.get(key)
+        if found is None:
+            found = self.place(request)  # a NoFit is not kept: it is retried with backoff anyway
+            if len(self._placed) >= PLACEMENT_CACHE_SIZE:
+                self._placed.clear()
+            self._placed[key] = found
+        return found
+
     def _schedule(self, key: BindingKey, binding: Obj) -> None:
         rt_key, namespace, name = key
         rt = self.binding_rts[rt_key]
@@ -194,10 +239,11 @@ class KarmadaScheduler:
         status = binding.get("status") or {}
         resource = spec.get("resource") or {}
         placement_spec = spec.get("placement") or {}
+        placement_json = placement_fingerprint(placement_spec)
         error: placement.NoFit | None = None
         result: placement.ScheduleResult | None = None
         try:
-            result = self.place(
+            result = self._place(
                 placement.ScheduleRequest(
                     placement=placement_spec,
                     replicas=int(spec.get("replicas") or 0),
@@ -209,14 +255,15 @@ class KarmadaScheduler:
                     evicted={str(t.get("fromCluster")) for t in spec.get("gracefulEvictionTasks") or ()},
                     reschedule=reschedule_requested(binding),
                     observed_affinity_name=str(status.get("schedulerObservingAffinityName") or ""),
-                )
+                ),
+                placement_json,
             )
         except placement.NoFit as exc:
             error = exc
         if result is not None or (error is not None and error.reason == placement.NO_CLUSTER_FIT):
             # New top level, metadata, annotations and spec over the stored binding's other values.
             meta = binding["metadata"]
-            annotations = {**(meta.get("annotations") or {}), APPLIED_PLACEMENT: placement_fingerprint(placement_spec)}
+            annotations = {**(meta.get("annotations") or {}), APPLIED_PLACEMENT: placement_json}
             new_spec = dict(spec)
             updated = {**binding, "metadata": {**meta, "annotations": annotations}, "spec": new_spec}
             new_clusters = [dict(c) for c in result.clusters] if result is not None else []
