@@ -53,3 +53,34 @@ def test_deployments_that_are_no_federated_deployments_are_not_parsed(state: tra
     follow._deployment_message(state, delivered("kurator.status.fleet.deployment.default.frontend-app", doc, seq=9))
     assert AT in state.dirty
     assert observed.members(doc) == (observed.Member("cluster-beijing", 2, 0),)
+
+
+def test_the_read_loop_drops_exactly_the_own_statuses_the_tracker_would_ignore(state: tracker.Tracker) -> None:
+    """:class:`follow.OwnEchoes` (the read loop's skip) picks what :func:`follow._own_message` ignores."""
+    from shared.bus import wire
+
+    echoes = follow.OwnEchoes(state, frozenset({OURS, "kurator/apps/replica-1"}))
+
+    def raw(source: str, subject: str = SUBJECT) -> tuple[bytes, bytes, bytes]:
+        block = wire.encode_headers({"ce-specversion": "1.0", "ce-source": source, "ce-id": "x"})
+        return subject.encode(), b"$JS.ACK.KURATOR_STATUS.c.1.7.7.1700000000000000000.0", block
+
+    assert not echoes(*raw(OURS))  # no status known yet (a restart): read, to resume from it
+    body = state.evaluate(AT, now=datetime.now(UTC))
+    assert body is not None
+    state.published(AT, body)
+    assert echoes(*raw(OURS))
+    assert echoes(*raw("kurator/apps/replica-1"))  # the processor's answer, same process
+    assert not echoes(*raw("kurator/apps/replica-2"))  # another replica's: always read
+    assert not echoes(*raw(OURS + "/other"))
+    assert not echoes(*raw("kurator/apps/replica-1/federated-too"))
+    assert not echoes(*raw(OURS, "kurator.status.apps.federateddeployment.default.someone-else"))
+    assert not echoes(*raw(OURS, "not.an.object.subject"))
+    for source, dropped in ((OURS, True), ("kurator/apps/replica-2", False)):
+        state.dirty.clear()
+        follow._own_message(
+            state,
+            delivered(SUBJECT, {"status": {**body, "phase": "Available"}}, seq=9, source=source),
+            frozenset({OURS}),
+        )
+        assert (AT not in state.dirty) is dropped

@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import orjson
 import structlog
+from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
+from nats.js import JetStreamContext, api
 
 from kurator_apps.federated import handlers, index, observed, settling, tracker
 from shared import errors
-from shared.bus import reader, store
+from shared.bus import reader, store, wire
 from shared.bus.publisher import Publisher
 from shared.contracts import status as status_words
 from shared.contracts import subjects
@@ -79,8 +81,12 @@ def _desired_fd(state: tracker.Tracker, record: store.Record) -> None:
 
 
 def _address(msg: Msg) -> subjects.ObjectAddress | None:
+    return _parsed(msg.subject)
+
+
+def _parsed(subject: str) -> subjects.ObjectAddress | None:
     try:
-        return subjects.parse_object(msg.subject)[1]
+        return subjects.parse_object(subject)[1]
     except subjects.SubjectError:
         return None
 
@@ -136,16 +142,95 @@ def _own_message(state: tracker.Tracker, msg: Msg, sources: frozenset[str]) -> N
         state.on_bus(at, body, sequence=msg.metadata.sequence.stream)
 
 
-async def observe(js: JetStreamContext, state: tracker.Tracker, *, sources: frozenset[str] = frozenset()) -> None:
+_REMEMBERED_SUBJECTS: Final = 65_536
+"""Status subjects whose FederatedDeployment :class:`OwnEchoes` keeps; past that it starts afresh."""
+
+
+class OwnEchoes:
+    """Which deliveries of our own status subjects the read loop may drop unparsed
+    (:meth:`shared.bus.wire.Client.skip_deliveries`): exactly those :func:`_own_message` would
+    ignore - published by one of ``sources`` for a FederatedDeployment whose status this
+    tracker knows. Each FederatedDeployment's statuses come back about twice (the handler's
+    answer and the publisher's ``Available``), and a delivery handed over costs more than
+    reading it: headers parsed, a ``Msg`` built, queued and passed to a task."""
+
+    def __init__(self, state: tracker.Tracker, sources: frozenset[str]) -> None:
+        self._state = state
+        # As the header line is on the wire (shared.bus.wire.encode_headers): never the
+        # block's first line, which is ``NATS/1.0``.
+        self._lines = tuple(f"\r\n{SOURCE_HEADER}: {source}\r\n".encode() for source in sorted(sources))
+        self._at: dict[bytes, tracker.At | None] = {}
+
+    def __call__(self, subject: bytes, reply: bytes, headers: bytes) -> bool:
+        if not any(line in headers for line in self._lines):
+            return False
+        if subject in self._at:
+            at = self._at[subject]
+        else:
+            if len(self._at) >= _REMEMBERED_SUBJECTS:
+                self._at.clear()
+            address = _parsed(subject.decode())
+            at = self._at[subject] = (
+                None if address is None or address.namespace is None else (address.namespace, address.name)
+            )
+        return at is not None and self._state.knows_status(at)
+
+
+async def _follow(
+    js: JetStreamContext,
+    filter_subject: str,
+    on: Callable[[Msg], None],
+    *,
+    nc: Client | None = None,
+    skip: wire.SkipDelivery | None = None,
+) -> None:
+    """:func:`shared.bus.reader.follow`, the same subscription, with the deliveries ``skip``
+    picks dropped by the read loop when ``nc`` (the connection under ``js``) is a
+    :class:`shared.bus.wire.Client`."""
+    if skip is None or not isinstance(nc, wire.Client):
+        await reader.follow(js, filter_subject, on)
+        return
+
+    async def deliver(msg: Msg) -> None:
+        try:
+            on(msg)
+        except Exception:
+            log.warning("reader.message_unreadable", subject=msg.subject, exc_info=True)
+
+    sub = await js.subscribe(
+        filter_subject,
+        cb=deliver,
+        ordered_consumer=True,
+        deliver_policy=api.DeliverPolicy.LAST_PER_SUBJECT,
+        stream=subjects.STATUS_STREAM,
+    )
+    nc.skip_deliveries(sub, skip)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+
+async def observe(
+    js: JetStreamContext, state: tracker.Tracker, *, sources: frozenset[str] = frozenset(), nc: Client | None = None
+) -> None:
     """Keep ``state`` up to date with the desired state and the statuses on the bus (of the
     fleet, only the kinds a FederatedDeployment's status reads). ``sources``: the CloudEvents
-    sources this process publishes FederatedDeployment statuses as."""
+    sources this process publishes FederatedDeployment statuses as; ``nc``: the connection
+    under ``js`` (a :class:`shared.bus.wire.Client` drops our own statuses unread, :class:`OwnEchoes`)."""
     await asyncio.gather(
         _desired(js, state),
         reader.follow(js, subjects.statuses("fleet", "cluster"), lambda m: _cluster_message(state, m)),
         reader.follow(js, subjects.statuses("fleet", "propagation"), lambda m: _propagation_message(state, m)),
         reader.follow(js, subjects.statuses("fleet", "deployment"), lambda m: _deployment_message(state, m)),
-        reader.follow(js, subjects.statuses(SERVICE, index.FD_TOKEN), lambda m: _own_message(state, m, sources)),
+        _follow(
+            js,
+            subjects.statuses(SERVICE, index.FD_TOKEN),
+            lambda m: _own_message(state, m, sources),
+            nc=nc,
+            skip=OwnEchoes(state, sources) if sources else None,
+        ),
     )
 
 
@@ -192,10 +277,31 @@ async def publish(
             for at in due:
                 if at not in batch:
                     held.drop(at)  # a handler is answering it with its newest status
-            await _bounded(
-                (lambda at=at: _publish_one(state, publisher, fleet, at, now(), held=held, moment=loop.time()))
-                for at in sorted(batch)
-            )
+            # Most of a batch sends nothing (a change held back, or none the status shows): that
+            # is decided here, and only what has something to send becomes a task.
+            jobs: list[Callable[[], Awaitable[None]]] = []
+            for at in sorted(batch):
+                missing = state.unpropagated(at)
+                if missing is not None:
+                    jobs.append(
+                        functools.partial(
+                            _propagate_then_publish,
+                            state,
+                            publisher,
+                            fleet,
+                            at,
+                            missing,
+                            now,
+                            held=held,
+                            moment=loop.time,
+                        )
+                    )
+                    continue
+                send = _to_send(state, publisher, at, now(), held=held, moment=loop.time())
+                if send is not None:
+                    jobs.append(send)
+            if jobs:
+                await _bounded(jobs)
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -222,29 +328,82 @@ async def _publish_one(
     held: settling.Settling,
     moment: float,
 ) -> None:
+    """Publish what ``at`` needs now: its Propagation when the fleet lacks it, its status unless
+    held back (:mod:`.settling`), the events that wait."""
     missing = state.unpropagated(at)
     if missing is not None:
-        try:
-            await fleet.apply(missing)
-        except errors.KuratorError:
-            log.warning("federated.propagation_publish_failed", federated_deployment=f"{at[0]}/{at[1]}", exc_info=True)
-        else:
-            state.sent(at, missing)
+        await _propagate_then_publish(
+            state, publisher, fleet, at, missing, lambda: now, held=held, moment=lambda: moment
+        )
+        return
+    send = _to_send(state, publisher, at, now, held=held, moment=moment)
+    if send is not None:
+        await send()
+
+
+async def _propagate_then_publish(
+    state: tracker.Tracker,
+    publisher: Publisher,
+    fleet: handlers.Propagations,
+    at: tracker.At,
+    missing: dict[str, Any],
+    now: Callable[[], datetime],
+    *,
+    held: settling.Settling,
+    moment: Callable[[], float],
+) -> None:
+    try:
+        await fleet.apply(missing)
+    except errors.KuratorError:
+        log.warning("federated.propagation_publish_failed", federated_deployment=f"{at[0]}/{at[1]}", exc_info=True)
+    else:
+        state.sent(at, missing)
+    send = _to_send(state, publisher, at, now(), held=held, moment=moment())
+    if send is not None:
+        await send()
+
+
+def _to_send(
+    state: tracker.Tracker,
+    publisher: Publisher,
+    at: tracker.At,
+    now: datetime,
+    *,
+    held: settling.Settling,
+    moment: float,
+) -> Callable[[], Awaitable[None]] | None:
+    """What to publish for ``at`` (its status, unless unchanged or held back, and the events
+    that wait), as a job to run; ``None``: nothing."""
     body = state.evaluate(at, now=now)
     if body is None:
         held.drop(at)
-        return
+        return None
+    document: dict[str, Any] | None = None
     if not state.changed(at, body):
         held.drop(at)
+        if not state.events_waiting(at):
+            return None
     elif not state.events_waiting(at) and held.hold(at, before=state.on_the_bus(at), after=body, now=moment):
-        return  # it goes out with the next milestone, or once due
+        return None  # it goes out with the next milestone, or once due
     else:
         held.drop(at)
         entry = state.index.fd(*at)
         if entry is None:
-            return
+            return None
         document = {**entry.document, "status": body}
         state.publishing(at, body)
+    return functools.partial(_send, state, publisher, at, body, document)
+
+
+async def _send(
+    state: tracker.Tracker,
+    publisher: Publisher,
+    at: tracker.At,
+    body: dict[str, Any],
+    document: dict[str, Any] | None,
+) -> None:
+    """Publish ``document`` as ``at``'s status (``None``: it is on the bus already), then its events."""
+    if document is not None:
         try:
             ack = await publisher.status(fd_address(*at), document, causation_id=None)
         except Exception:

@@ -26,7 +26,11 @@ def build(context: ServiceContext) -> Extensions:
             **dict.fromkeys(index.COMPANION_TOKENS, companion),
         },
         background=(
-            Background("federated-observe", lambda: follow.observe(context.js, state, sources=own), singleton=False),
+            Background(
+                "federated-observe",
+                lambda: follow.observe(context.js, state, sources=own, nc=context.nc),
+                singleton=False,
+            ),
             Background("federated-status", lambda: follow.publish(state, statuses, fleet), singleton=True),
         ),
     )
