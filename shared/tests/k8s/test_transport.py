@@ -256,3 +256,105 @@ async def test_tls_that_must_fail_fails_as_a_client_error(
         await api.close()
     assert says in str(caught.value)
     assert server.requests == []
+
+
+# --- the request path's own bookkeeping: credentials, deadlines, the connection limit, framing -----
+
+
+async def test_a_bearer_token_is_sent_as_the_client_would_send_it(
+    serving: Callable[[Server], asyncio.Future[client.ApiClient]],
+) -> None:
+    """Without a refresh hook the header is made here; with one, kubernetes_asyncio's own path
+    runs (the hook sees every call) and the refreshed token is sent."""
+    server = Server([ok(b"{}"), ok(b"{}"), ok(b"{}")])
+    api = await serving(server)
+    api.configuration.api_key["BearerToken"] = "first"
+    api.configuration.api_key_prefix["BearerToken"] = "Bearer"
+    await get(api)
+    refreshed: list[str] = []
+
+    def refresh(configuration: client.Configuration) -> None:
+        refreshed.append("called")
+        configuration.api_key["BearerToken"] = f"refreshed-{len(refreshed)}"
+
+    api.configuration.refresh_api_key_hook = refresh
+    await get(api)
+    await get(api)
+    tokens = [
+        line for request in server.requests for line in request.split(b"\r\n") if line.startswith(b"authorization")
+    ]
+    assert tokens == [
+        b"authorization: Bearer first",
+        b"authorization: Bearer refreshed-1",
+        b"authorization: Bearer refreshed-2",
+    ]
+
+
+async def test_no_answer_in_time_is_a_timeout_and_the_connection_is_not_used_again(
+    serving: Callable[[Server], asyncio.Future[client.ApiClient]],
+) -> None:
+    """The second request gets no answer; the third goes out on a new connection (the old one may
+    still carry the late answer)."""
+    server = Server([ok(b"1"), b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nla", ok(b"3")])
+    api = await serving(server)
+    assert (await get(api)).body == b"1"
+    with pytest.raises(TimeoutError):
+        await transport.for_api(api).request("GET", "/slow", headers={}, limits=aiohttp.ClientTimeout(total=0.2))
+    assert (await get(api)).body == b"3"
+    assert server.connections == 2
+
+
+async def test_requests_beyond_the_pool_limit_wait_their_turn(
+    serving: Callable[[Server], asyncio.Future[client.ApiClient]],
+) -> None:
+    """With a pool of one, concurrent requests take one connection in turn, and one that gives up
+    while waiting (cancelled) holds nobody up."""
+    server = Server([ok(str(n).encode()) for n in range(4)])
+    listening = await serving(server)
+    configuration = client.Configuration(host=listening.configuration.host)
+    configuration.connection_pool_maxsize = 1
+    api = client.ApiClient(configuration=configuration)
+    try:
+        first = asyncio.ensure_future(get(api))
+        given_up = asyncio.ensure_future(get(api))
+        rest = [asyncio.ensure_future(get(api)) for _ in range(3)]
+        await asyncio.sleep(0)
+        given_up.cancel()
+        answers = [await first, *await asyncio.gather(*rest)]
+    finally:
+        await api.close()
+    assert sorted(a.body for a in answers) == [b"0", b"1", b"2", b"3"]
+    assert server.connections == 1
+    assert given_up.cancelled()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n12", id="more-than-its-length"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nno colon\r\nContent-Length: 1\r\n\r\n1", id="a-header-line-without-colon"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n1", id="a-length-that-is-no-number"),
+        pytest.param(b"SMTP ready\r\n\r\n", id="not-http"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", id="closed-before-the-end"),
+    ],
+)
+async def test_answers_that_are_not_http_fail_as_a_client_error(
+    serving: Callable[[Server], asyncio.Future[client.ApiClient]], answer: bytes
+) -> None:
+    server = Server([answer, ok(b"next")], close_after={0})
+    api = await serving(server)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await get(api)
+    assert (await get(api)).body == b"next"  # on a new connection
+    assert server.connections == 2
+
+
+async def test_headers_are_read_as_aiohttp_reads_them(
+    serving: Callable[[Server], asyncio.Future[client.ApiClient]],
+) -> None:
+    server = Server([ok(b"{}", "X-Many: a", "x-many:  b ", 'Warning: 299 - "deprecated: yes"')])
+    api = await serving(server)
+    answer = await get(api)
+    assert answer.headers.getall("X-Many") == ["a", "b"]
+    assert answer.headers["warning"] == '299 - "deprecated: yes"'
+    assert answer.headers["content-length"] == "2"
