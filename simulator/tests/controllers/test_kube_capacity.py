@@ -132,3 +132,79 @@ def test_workloads_with_the_same_pod_spec_share_one_parse_but_keep_their_names()
     assert made[0].per_pod == fresh.per_pod == {"cpu": 250, "memory": 64 * 2**20 * 1000, "pods": 1000}
     assert made[0].claim == fresh.claim
     assert made[0].shape == fresh.shape
+
+
+def _packing_summary(packing: kube_capacity.Packing) -> tuple[Any, ...]:
+    return (packing.scheduled, packing.allocated, packing.allocating, packing.nodes)
+
+
+@pytest.mark.parametrize("history", [50_000, 7])
+def test_a_member_packing_followed_through_the_history_matches_a_fresh_one(history: int) -> None:
+    # The cached packing places again only from the first demand that changed, and reads the
+    # nodes again only after a node was written: the same result as reading and packing anew.
+    rng = random.Random(history + 1)
+    store = ObjectStore(
+        name="member", registry=resources.default_registry().for_placement("member"), clock=SimClock(), history=history
+    )
+    deployments, nodes = store.registry.by_key(("apps", "deployments")), store.registry.by_key(("", "nodes"))
+
+    def node(name: str, pods: int) -> dict[str, Any]:
+        return {
+            "metadata": {"name": name},
+            "status": {
+                "allocatable": {"cpu": "2", "memory": "8Gi", "pods": str(pods)},
+                "conditions": [{"type": "Ready", "status": rng.choice(["True", "True", "False"])}],
+            },
+        }
+
+    for i in range(3):
+        store.create(nodes, None, node(f"node-{i}", 6))
+    cache = kube_capacity.DemandCache()
+    previous: dict[kube_capacity.WorkloadKey, int] = {}
+    for step in range(300):
+        names = [str(o["metadata"]["name"]) for o in store.iter_raw(deployments)]
+        roll = rng.random()
+        if roll < 0.45 or not names:
+            spec = {"containers": [{"name": "c", "resources": {"requests": {"cpu": rng.choice(["100m", "500m"])}}}]}
+            body = {
+                "metadata": {"name": f"d-{step}"},
+                "spec": {"replicas": rng.randint(0, 4), "template": {"spec": spec}},
+            }
+            store.create(deployments, "default", body)
+        elif roll < 0.6:
+            store.delete(deployments, "default", rng.choice(names))
+        elif roll < 0.8:
+            current = store.get(deployments, "default", rng.choice(names))
+            current["spec"]["replicas"] = rng.randint(0, 4)
+            store.update(deployments, "default", current["metadata"]["name"], current)
+        elif roll < 0.9:
+            current = store.get(deployments, "default", rng.choice(names))
+            current["status"] = {"observedGeneration": step}
+            store.update(deployments, "default", current["metadata"]["name"], current, subresource="status")
+        else:
+            name = f"node-{rng.randrange(4)}"
+            if store.find(nodes, None, name) is None:
+                store.create(nodes, None, node(name, rng.choice([4, 8])))
+            elif rng.random() < 0.3:
+                store.delete(nodes, None, name)
+            else:
+                current = store.get(nodes, None, name)
+                store.update(nodes, None, name, {**current, "status": node(name, rng.choice([4, 8]))["status"]})
+        if rng.random() < 0.6:
+            cached = kube_capacity.member_packing(store, cache)
+            fresh = kube_capacity.member_packing(store)
+            assert _packing_summary(cached) == _packing_summary(fresh), step
+            if cached.changed is not None:
+                differs = {
+                    k
+                    for k in previous.keys() | fresh.scheduled.keys()
+                    if (k in previous, previous.get(k)) != (k in fresh.scheduled, fresh.scheduled.get(k))
+                }
+                assert differs <= cached.changed, step
+            previous = fresh.scheduled
+        if rng.random() < 0.1:
+            # Reading the demands, or packing another list, in between: the next packing still agrees.
+            demands = kube_capacity.read_demands(store, cache)
+            if rng.random() < 0.5:
+                half = kube_capacity.pack(kube_capacity.read_nodes(store), demands[: len(demands) // 2], cache)
+                previous = half.scheduled

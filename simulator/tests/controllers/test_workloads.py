@@ -11,7 +11,7 @@ from kurator_sim import resources
 from kurator_sim.clock import SimClock
 from kurator_sim.controllers.kube_nodes import NodeHeartbeatController
 from kurator_sim.controllers.manager import Controller
-from kurator_sim.controllers.workloads import DeploymentController, max_unavailable, replica_set_name
+from kurator_sim.controllers.workloads import DeploymentController, _conditions, max_unavailable, replica_set_name
 from kurator_sim.fleet import Fleet
 from kurator_sim.topology import Topology
 from shared.testing.eventually import eventually
@@ -184,3 +184,36 @@ def test_a_replica_set_is_named_after_its_template() -> None:
     assert first[4:].isalnum()
     assert replica_set_name(deployment("nginx:1.27", 5)) == first  # scaling keeps the ReplicaSet
     assert replica_set_name(deployment("nginx:1.28", 2)) != first  # a new template, a new one
+
+
+def test_conditions_move_their_times_only_when_they_change() -> None:
+    stamps = iter(["t1", "t2", "t3"])
+    available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+    progressing = ("True", "ReplicaSetUpdated", 'ReplicaSet "web-1" is progressing.')
+    other = {"type": "ReplicaFailure", "status": "False", "reason": "Quota", "message": "m"}
+
+    first = _conditions([other], available, progressing, lambda: next(stamps))
+    assert [c["type"] for c in first] == ["Available", "Progressing", "ReplicaFailure"]
+    assert all(c["lastUpdateTime"] == c["lastTransitionTime"] == "t1" for c in first[:2])
+    assert first[2] is other
+
+    # Nothing changed: the very list, and no time asked for.
+    assert _conditions(first, available, progressing, lambda: next(stamps)) is first
+
+    # A new reason with the same status: lastUpdateTime moves, lastTransitionTime stays.
+    done = ("True", "NewReplicaSetAvailable", 'ReplicaSet "web-1" has successfully progressed.')
+    second = _conditions(first, available, done, lambda: next(stamps))
+    assert second[0] is first[0]
+    assert (second[1]["reason"], second[1]["lastUpdateTime"], second[1]["lastTransitionTime"]) == (
+        "NewReplicaSetAvailable",
+        "t2",
+        "t1",
+    )
+    assert first[1]["reason"] == "ReplicaSetUpdated"  # the old list is left as it was
+
+    # A new status: both times move.
+    lost = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+    third = _conditions(list(reversed(second)), lost, done, lambda: next(stamps))
+    assert [c["type"] for c in third] == ["Available", "Progressing", "ReplicaFailure"]
+    assert (third[0]["status"], third[0]["lastUpdateTime"], third[0]["lastTransitionTime"]) == ("False", "t3", "t3")
+    assert third[1] is second[1]

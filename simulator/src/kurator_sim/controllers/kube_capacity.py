@@ -27,6 +27,7 @@ import orjson
 
 from kurator_sim.controllers import kube_conditions, kube_quantity
 from kurator_sim.controllers.kube_quantity import ResourceList
+from kurator_sim.resources import ResourceType
 from kurator_sim.store.objects import ObjectStore
 from shared.gang import predicates, resources
 from shared.gang.nodes import Node
@@ -39,6 +40,10 @@ _Rank = tuple[bool, tuple[str, str, str], int]
 """``(kind, namespace, name)``: ``Deployment``, ``Job`` (Volcano) or ``Pod``."""
 
 EDGE_ROLE_LABEL = "node-role.kubernetes.io/edge"
+
+
+_POD_SLOT = 1000
+"""What one pod takes of ``pods``, in thousandths."""
 
 
 def _milli(rl: Mapping[str, Decimal]) -> dict[str, int]:
@@ -63,7 +68,7 @@ class Demand:
         if self.per_pod and self.claim:
             return  # derived already (from a cached shape): read only, shared by equal pods
         self.per_pod = {name: need for name, need in _milli(self.shape.requests).items() if need > 0}
-        self.per_pod[resources.PODS] = 1000
+        self.per_pod[resources.PODS] = _POD_SLOT
         self.claim = self.shape.constraint_key
 
 
@@ -124,10 +129,12 @@ def _pod_demand(kind: str, obj: Mapping[str, Any], pod_spec: Mapping[str, Any], 
     parsed = _shape_of(pod_spec)
     if parsed is None:
         return Demand(key=key, count=count, shape=PodShape.from_template(name, "", pod_spec), order=_order(obj))
+    shape = parsed.shape
     return Demand(
         key=key,
         count=count,
-        shape=dataclasses.replace(parsed.shape, name=name),
+        # The constructor, not dataclasses.replace (which looks the fields up on every call).
+        shape=PodShape(name, shape.task, shape.requests, shape.node_selector, shape.affinity_terms, shape.tolerations),
         order=_order(obj),
         per_pod=parsed.per_pod,
         claim=parsed.claim,
@@ -152,7 +159,14 @@ class DemandCache:
         self._added: list[tuple[_Rank, Demand]] = []
         self._removed: dict[int, Demand] = {}
         """Demands gone since the last read, by ``id()`` (held, so no other takes their id)."""
+        self._low = 0
+        """Where ``_sorted`` first differs from the order the packer last placed (``packing``)."""
         self._nodes: dict[str, tuple[Any, Node]] = {}
+        self._node_list: list[Node] | None = None
+        """The nodes as ``packing`` last read them; ``None`` once a node was written since."""
+        self._sources: tuple[ObjectStore, dict[tuple[str, str], tuple[int, ResourceType]], tuple[str, str]] | None
+        self._sources = None
+        """The store read, its resources that hold demands (by key) and the nodes' key."""
         self.packer: _Packer | None = None
 
     def _put(self, source: int, obj: Mapping[str, Any]) -> None:
@@ -196,15 +210,42 @@ class DemandCache:
         return out
 
     def read(self, store: ObjectStore) -> list[Demand]:
-        sources = {}
-        for index, ((group, version, kind), _, _) in enumerate(_SOURCES):
-            rt = store.registry.by_kind(group, version, kind)
-            if rt is not None:
-                sources[rt.key] = (index, rt)
+        self._refresh(store)
+        return list(self._sorted)
+
+    def packing(self, store: ObjectStore) -> Packing:
+        """``pack(nodes, read(store), self)``, placing again only from the first demand that changed."""
+        self._refresh(store)
+        nodes = self._node_list
+        if nodes is None:
+            nodes = self._node_list = self.nodes(store)
+        packer = self.packer
+        if packer is None or packer.nodes != nodes:
+            packer = self.packer = _Packer(nodes)
+        if packer.source is self:
+            # The packer holds this cache's order as of the last packing: the demands before
+            # ``_low`` are the ones it placed, no need to compare them one by one.
+            packer.repack(self._sorted, min(self._low, len(packer.demands)))
+        else:
+            packer.repack(self._sorted)
+        packer.source, self._low = self, len(self._sorted)
+        return packer.packing()
+
+    def _refresh(self, store: ObjectStore) -> None:
+        """Follow the store's writes since the last read (everything, the first time)."""
+        if self._sources is None or self._sources[0] is not store:
+            sources = {}
+            for index, ((group, version, kind), _, _) in enumerate(_SOURCES):
+                rt = store.registry.by_kind(group, version, kind)
+                if rt is not None:
+                    sources[rt.key] = (index, rt)
+            self._sources = (store, sources, store.registry.by_key(("", "nodes")).key)
+        _, sources, nodes_key = self._sources
         changes = store.changes_since(self._rv) if self._store is store else None
         if changes is None:
             self._entries, self._store = {}, store
             self._ranks, self._sorted, self._added, self._removed = [], [], [], {}
+            self._low, self._node_list = 0, None
             for index, rt in sources.values():
                 for obj in store.iter_raw(rt):
                     self._put(index, obj)
@@ -212,6 +253,8 @@ class DemandCache:
             for change in changes:
                 found = sources.get(change.key)
                 if found is None:
+                    if change.key == nodes_key:
+                        self._node_list = None
                     continue
                 if change.type == "DELETED":
                     self._drop(found[0], change.new)
@@ -219,7 +262,6 @@ class DemandCache:
                     self._put(found[0], change.new)
         self._rv = store.resource_version
         self._reorder()
-        return list(self._sorted)
 
     def _reorder(self) -> None:
         """Take removed demands out of the order and put added ones in their place.
@@ -231,6 +273,10 @@ class DemandCache:
         if self._removed:
             removed = self._removed
             kept = [i for i, d in enumerate(self._sorted) if id(d) not in removed]
+            for i, d in enumerate(self._sorted):
+                if id(d) in removed:
+                    self._low = min(self._low, i)
+                    break
             self._ranks = [self._ranks[i] for i in kept]
             self._sorted = [self._sorted[i] for i in kept]
             added = [pair for pair in added if id(pair[1]) not in removed]
@@ -240,11 +286,13 @@ class DemandCache:
         added.sort(key=lambda pair: pair[0])
         if not self._ranks or added[0][0] >= self._ranks[-1]:
             # The usual case: newly created objects come last.
+            self._low = min(self._low, len(self._sorted))
             self._ranks.extend(rank for rank, _ in added)
             self._sorted.extend(d for _, d in added)
             return
         for rank, demand in added:
             at = bisect.bisect_right(self._ranks, rank)
+            self._low = min(self._low, at)
             self._ranks.insert(at, rank)
             self._sorted.insert(at, demand)
 
@@ -315,6 +363,10 @@ class _Packer:
         """How many placed demands request each resource (its totals are reported while any does)."""
         self.touched: set[WorkloadKey] | None = None
         """Workloads whose demands were undone or placed since the last ``packing()`` (None: all)."""
+        self.full: dict[str, int] = {}
+        """Per claim: how many of its first eligible nodes have no pod slot left (skipped by first fit)."""
+        self.source: DemandCache | None = None
+        """The cache whose order ``demands`` is, as of its last ``packing`` (``None``: another list)."""
 
     def rewind(self, keep: int) -> None:
         """Undo every demand after the first ``keep``."""
@@ -323,6 +375,8 @@ class _Packer:
             demand = self.demands.pop()
             placed, taken = self.taken.pop()
             per_pod = demand.per_pod
+            if taken:
+                self.full.clear()  # room again on nodes first fit skipped
             for i, n in taken:
                 room = free[i]
                 for name, need in per_pod.items():
@@ -355,12 +409,18 @@ class _Packer:
                 taken.append((bound, 1))
             placed, left = left, 0
         else:
-            candidates = self.eligible.get(demand.claim)
+            claim = demand.claim
+            candidates = self.eligible.get(claim)
             if candidates is None:
-                candidates = self.eligible[demand.claim] = [
+                candidates = self.eligible[claim] = [
                     i for i, node in enumerate(self.nodes) if predicates.eligible(demand.shape, node)
                 ]
-            for i in candidates:
+            # Every pod takes a pod slot: nodes with none left hold nothing more (until a rewind).
+            start = self.full.get(claim, 0)
+            while start < len(candidates) and free[candidates[start]].get(resources.PODS, 0) < _POD_SLOT:
+                start += 1
+            self.full[claim] = start
+            for i in candidates[start:] if start else candidates:
                 if left == 0:
                     break
                 room = free[i]
@@ -389,11 +449,13 @@ class _Packer:
         self.demands.append(demand)
         self.taken.append((placed, taken))
 
-    def repack(self, demands: list[Demand]) -> None:
-        old = self.demands
-        keep, limit = 0, min(len(old), len(demands))
-        while keep < limit and old[keep] is demands[keep]:
-            keep += 1
+    def repack(self, demands: list[Demand], keep: int | None = None) -> None:
+        """Place ``demands``, reusing what was placed for their first ``keep`` (else: the prefix they share)."""
+        if keep is None:
+            old = self.demands
+            keep, limit = 0, min(len(old), len(demands))
+            while keep < limit and old[keep] is demands[keep]:
+                keep += 1
         self.rewind(keep)
         for demand in demands[keep:]:
             self.place(demand)
@@ -424,9 +486,12 @@ def pack(nodes: list[Node], demands: list[Demand], cache: DemandCache | None = N
         if cache is not None:
             cache.packer = packer
     packer.repack(demands)
+    packer.source = None
     return packer.packing()
 
 
 def member_packing(store: ObjectStore, cache: DemandCache | None = None) -> Packing:
-    nodes = cache.nodes(store) if cache is not None else read_nodes(store)
-    return pack(nodes, read_demands(store, cache), cache)
+    """Where the member's pods run; with a ``cache``, only what changed since its last packing is looked at."""
+    if cache is None:
+        return pack(read_nodes(store), read_demands(store))
+    return cache.packing(store)

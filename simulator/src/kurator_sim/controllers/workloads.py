@@ -45,6 +45,11 @@ class _Progress:
     generation: int
     started: float
     replica_set: str
+    replicas: int
+    max_unavailable: int
+    deadline: int
+    """``spec.replicas``, ``maxUnavailable`` and ``progressDeadlineSeconds`` of this generation
+    (a new specification is a new generation: read once, not on every status)."""
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -219,10 +224,8 @@ class DeploymentController:
             if deployment is None or deployment["metadata"].get("deletionTimestamp"):
                 continue
             progress = self._track(key, deployment, now)
-            spec = deployment.get("spec") or {}
-            replicas = 1 if spec.get("replicas") is None else _int(spec.get("replicas"))
-            scheduled = min(packing.scheduled_of(("Deployment", namespace, name)), replicas)
-            status, next_look = self._status(deployment, progress, replicas, scheduled, now)
+            scheduled = min(packing.scheduled_of(("Deployment", namespace, name)), progress.replicas)
+            status, next_look = self._status(deployment, progress, scheduled, now)
             if status != (deployment.get("status") or {}):
                 store.replace_status(rt, namespace or None, name, deployment, status)
             if next_look is not None:
@@ -250,24 +253,25 @@ class DeploymentController:
         if progress is None or progress.uid != meta.get("uid") or progress.generation != generation:
             observed = _int((deployment.get("status") or {}).get("observedGeneration"))
             already = progress is None and observed == generation
+            spec = deployment.get("spec") or {}
+            replicas = 1 if spec.get("replicas") is None else _int(spec.get("replicas"))
             progress = _Progress(
                 str(meta.get("uid")),
                 generation,
                 now - self.ready_delay if already else now,
                 replica_set_name(deployment),
+                replicas,
+                max_unavailable(deployment, replicas),
+                _int(spec.get("progressDeadlineSeconds"), 600),
             )
             self._progress[key] = progress
         return progress
 
-    def _status(
-        self, deployment: Obj, progress: _Progress, replicas: int, scheduled: int, now: float
-    ) -> tuple[Obj, float | None]:
-        spec = deployment.get("spec") or {}
-        old = dict(deployment.get("status") or {})
+    def _status(self, deployment: Obj, progress: _Progress, scheduled: int, now: float) -> tuple[Obj, float | None]:
+        old = deployment.get("status") or {}
+        replicas, deadline = progress.replicas, progress.deadline
         matured = now - progress.started >= self.ready_delay
         ready = scheduled if matured else min(scheduled, _int(old.get("readyReplicas")))
-        deadline = _int(spec.get("progressDeadlineSeconds"), 600)
-        stamp = self.clock.timestamp  # called only if a condition changes
         rs = progress.replica_set
         if ready >= replicas:
             progressing = ("True", "NewReplicaSetAvailable", f'ReplicaSet "{rs}" has successfully progressed.')
@@ -275,22 +279,17 @@ class DeploymentController:
             progressing = ("False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs}" has timed out progressing.')
         else:
             progressing = ("True", "ReplicaSetUpdated", f'ReplicaSet "{rs}" is progressing.')
-        if ready >= replicas - max_unavailable(deployment, replicas):
-            available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-        else:
-            available = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
-        conditions = old.get("conditions") or []
-        for type_, (value, reason, message) in (("Available", available), ("Progressing", progressing)):
-            conditions = _set(conditions, type_, value, reason, message, stamp)
-        counters = {
-            "replicas": replicas,
-            "updatedReplicas": replicas,
-            "readyReplicas": ready,
-            "availableReplicas": ready,
-            "unavailableReplicas": replicas - ready,
-        }
-        status: Obj = {"observedGeneration": progress.generation, **{k: v for k, v in counters.items() if v}}
-        status["conditions"] = conditions
+        available = _AVAILABLE if ready >= replicas - progress.max_unavailable else _UNAVAILABLE
+        status: Obj = {"observedGeneration": progress.generation}
+        # The counters the API shows, zeros left out (omitempty), in the deployment controller's order.
+        if replicas:
+            status["replicas"] = status["updatedReplicas"] = replicas
+        if ready:
+            status["readyReplicas"] = status["availableReplicas"] = ready
+        if replicas - ready:
+            status["unavailableReplicas"] = replicas - ready
+        # Called only if a condition changes.
+        status["conditions"] = _conditions(old.get("conditions") or [], available, progressing, self.clock.timestamp)
         next_look: float | None = None
         if not matured:
             next_look = progress.started + self.ready_delay - now
@@ -299,18 +298,47 @@ class DeploymentController:
         return status, next_look
 
 
-def _set(
-    conditions: list[Obj], type_: str, value: str, reason: str, message: str, stamp: Callable[[], str]
+_AVAILABLE = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+_UNAVAILABLE = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+_RANK = {"Available": 0, "Progressing": 1}
+"""The deployment controller's conditions come first, in this order; any others keep theirs after them."""
+
+
+def _conditions(
+    conditions: list[Obj], available: tuple[str, str, str], progressing: tuple[str, str, str], stamp: Callable[[], str]
 ) -> list[Obj]:
-    existing = kube_conditions.peek(conditions, type_)
-    if existing is not None and (existing.get("status"), existing.get("reason"), existing.get("message")) == (
-        value,
-        reason,
-        message,
-    ):
+    """``conditions`` with ``Available`` and ``Progressing`` set (``kube_conditions.set_condition``'s rules).
+
+    Unchanged (status, reason and message alike), the list itself is returned; else a new one
+    whose changed conditions carry ``lastUpdateTime`` now, and ``lastTransitionTime`` now if their
+    status changed. Conditions that did not change are shared with the old list (read only).
+    """
+    first: dict[str, Obj] = {}
+    for cond in conditions:
+        type_ = cond.get("type")
+        if type_ in _RANK and type_ not in first:
+            first[str(type_)] = cond
+    replaced: dict[int, Obj] = {}
+    added: list[Obj] = []
+    now = ""
+    for type_, (value, reason, message) in (("Available", available), ("Progressing", progressing)):
+        existing = first.get(type_)
+        if existing is not None and (
+            existing.get("status") == value and existing.get("reason") == reason and existing.get("message") == message
+        ):
+            continue
+        now = now or stamp()
+        same = existing is not None and existing.get("status") == value
+        transition = existing.get("lastTransitionTime") if existing is not None and same else None
+        new = kube_conditions.condition(type_, value, reason, message, lastUpdateTime=now)
+        new["lastTransitionTime"] = transition or now
+        if existing is None:
+            added.append(new)
+        else:
+            replaced[id(existing)] = new
+    if not now:
         return conditions
-    now = stamp()
-    new = kube_conditions.condition(type_, value, reason, message, lastUpdateTime=now)
-    ordered = kube_conditions.set_condition(conditions, new, now)
-    rank = {"Available": 0, "Progressing": 1}
-    return sorted(ordered, key=lambda c: rank.get(str(c.get("type")), 2))
+    out = [replaced.get(id(cond), cond) for cond in conditions]
+    out.extend(added)
+    out.sort(key=lambda c: _RANK.get(str(c.get("type")), 2))
+    return out
