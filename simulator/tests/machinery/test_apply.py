@@ -440,3 +440,34 @@ def test_an_apply_that_creates_drops_repeated_list_items_only_when_there_are_any
     repeated = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "finalizers": ["x", "y", "x"]}}
     created = apply(None, repeated, manager="m", force=False, list_keys=keys, now="2026-01-01T00:00:00Z")
     assert created["metadata"]["finalizers"] == ["x", "y"]
+
+
+@pytest.mark.parametrize("manager", ["kurator-fleet", "kubectl"])
+def test_an_apply_that_creates_gives_what_the_general_path_gives_and_shares_only_the_encoding(manager: str) -> None:
+    # The general path runs for a live object that has nothing in it; an apply that creates
+    # takes its own way, with the fields worked out once per shape of configuration.
+    widgets = ListKeyResolver.from_crd_schema(CRD_SCHEMA)
+    annotated = deployment(labels={"app": "web", "tier": "front"})
+    annotated["metadata"]["annotations"] = {LAST_APPLIED_ANNOTATION: "{}\n", "note": "x"}
+    configs: list[tuple[dict[str, Any], ListKeyResolver, list[tuple[str, ...]]]] = [
+        (deployment(), DEPLOYMENTS, [("status",)]),
+        (deployment(replicas=5, image="busybox"), DEPLOYMENTS, [("status",)]),
+        (deployment(labels={"other": "web"}), DEPLOYMENTS, [("status",)]),
+        (annotated, DEPLOYMENTS, []),
+        ({**deployment(), "status": {"replicas": 1}}, DEPLOYMENTS, [("status",)]),
+        ({**deployment(), "status": {"replicas": 1}}, DEPLOYMENTS, [("spec",)]),
+        ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"finalizers": ["x", "x"]}}, CONFIG_MAPS, []),
+        ({"apiVersion": "v1", "kind": "ConfigMap"}, CONFIG_MAPS, []),
+        (widget([{"name": "http", "port": 80}], args=["a"]), widgets, []),
+        (widget([{"name": "grpc", "port": 81}], args=["b"]), widgets, []),
+    ]
+    encodings: dict[int, str] = {}
+    for config, keys, ignored in configs * 2:
+        kwargs: dict[str, Any] = {"manager": manager, "force": False, "list_keys": keys, "now": T1}
+        created = apply(None, copy.deepcopy(config), ignored_fields=ignored, **kwargs)
+        general = apply({}, copy.deepcopy(config), ignored_fields=ignored, **kwargs)
+        assert created == general
+        for entry in created["metadata"].get("managedFields", []):
+            text = json.dumps(entry["fieldsV1"], sort_keys=True)
+            assert encodings.setdefault(id(entry["fieldsV1"]), text) == text
+    assert len(encodings) < len(configs)  # repeated shapes share their encoding

@@ -159,3 +159,55 @@ def test_set_algebra_shares_untouched_sub_tries_without_changing_its_operands() 
     assert fields.intersection(spec) == spec
     assert fields.to_fields_v1() == before
     assert spec == fieldwalk.to_field_set({"spec": value["spec"]}, DEPLOYMENTS)
+
+
+def _variants() -> list[tuple[Any, PatchMeta]]:
+    """Values that differ from one another in what their field sets depend on, each in pairs
+    that differ only in leaf values (which the sets do not depend on)."""
+    out: list[tuple[Any, PatchMeta]] = []
+    for image, name in (("nginx", "a"), ("busybox", "b")):
+        out.append(({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}}, DEPLOYMENTS))
+        out.append(({"spec": {"template": {"spec": {"containers": [{"name": name, "image": image}]}}}}, DEPLOYMENTS))
+        out.append(({"metadata": {"labels": {"app": name}}, "spec": {"replicas": len(image)}}, DEPLOYMENTS))
+        out.append(({"metadata": {"labels": {name: "x"}}}, DEPLOYMENTS))
+    for tags in (["1"], [1], [True], [1.0], [0], [False], [None], ["a", "a"], ["a", "b"], []):
+        out.append(({"spec": {"tags": tags}}, WIDGETS))
+    for ports in ([{"name": "a", "port": 1}], [{"name": "a", "protocol": "TCP"}], [{"name": "a", "protocol": "UDP"}]):
+        out.append(({"spec": {"ports": ports}}, WIDGETS))
+    for extra in ({"k": 1}, {"k": {}}, {"k": []}, {"k": [1]}, {"k": {"j": None}}, {"k": None}):
+        out.append(({"spec": {"extra": extra, "atomic": extra, "unknown": extra}}, WIDGETS))
+    out.append(({"spec": {"template": {"spec": {"containers": [], "volumes": [{"name": "v"}]}}}}, DEPLOYMENTS))
+    out.append(({"spec": {"template": {"spec": {"containers": {}}}}}, DEPLOYMENTS))
+    return out
+
+
+def test_field_sets_found_by_shape_match_the_path_tracking_walk_and_are_shared_only_within_a_shape() -> None:
+    fieldwalk._SHAPES.clear()
+    seen: dict[int, Any] = {}
+    for value, node in _variants() * 2:
+        fields, repeats = fieldwalk.field_set_and_repeats(value, node)
+        slow = _slow_field_set(value, node)
+        assert fields == slow, value
+        assert fields.to_fields_v1() == slow.to_fields_v1(), value
+        assert repeats == (fieldwalk.merge({}, value, node) != value), value
+        shape = fieldwalk.field_shape(value, node)
+        assert shape is not None
+        # One set per shape, and shapes apart whenever their sets are.
+        assert seen.setdefault(id(fields), (shape, fields.to_fields_v1()))[0] == shape
+
+
+def test_leaf_values_do_not_change_the_shape_and_key_values_do() -> None:
+    def shape(name: str, image: str, replicas: Any) -> Any:
+        containers = [{"name": name, "image": image, "resources": {"requests": {"cpu": "10m"}}}]
+        value = {"spec": {"replicas": replicas, "template": {"spec": {"containers": containers}}}}
+        return fieldwalk.field_shape(value, DEPLOYMENTS)
+
+    assert shape("web", "nginx", 1) == shape("web", "busybox", 3) == shape("web", "x", None)
+    assert shape("web", "nginx", 1) != shape("side", "nginx", 1)
+
+
+def test_values_the_fast_walk_refuses_have_no_shape_and_still_raise_with_their_path() -> None:
+    for bad in ({"spec": {"ports": [{"port": 1}]}}, {"spec": {"ports": ["x"]}}, {"spec": {"tags": [{"a": 1}]}}):
+        assert fieldwalk.field_shape(bad, WIDGETS) is None
+        with pytest.raises(fieldwalk.SchemaError, match=r"^\.spec\.(ports|tags): element 0"):
+            fieldwalk.to_field_set(bad, WIDGETS)

@@ -37,6 +37,7 @@ from kurator_sim.machinery.managedfields import (
     ManagedEntry,
     ManagerKey,
     decode_managed_fields,
+    encode_entry,
     encode_managed_fields,
 )
 from kurator_sim.machinery.patches import json_equal
@@ -103,7 +104,44 @@ def _with_managed_fields(obj: dict[str, Any], managers: _Managers) -> dict[str, 
 
 
 def _ignored_set(ignored: Sequence[Sequence[str]]) -> FieldSet:
-    return FieldSet.of(*(tuple(PathElement.field_name(p) for p in path) for path in ignored if path))
+    key = tuple(tuple(path) for path in ignored)
+    found = _IGNORED.get(key)
+    if found is None:
+        found = _IGNORED[key] = FieldSet.of(*(tuple(PathElement.field_name(p) for p in path) for path in key if path))
+    return found
+
+
+_IGNORED: dict[tuple[tuple[str, ...], ...], FieldSet] = {}
+"""Reset-field sets by paths (a handful: each endpoint has its own), shared: sets are never
+changed once built, and a shared one lets :func:`_created_fields` know it again."""
+
+
+def _created_fields(typed: FieldSet, ignored: FieldSet) -> tuple[FieldSet, FieldSet, dict[str, Any]]:
+    """For an apply that creates, with configuration fields ``typed``: the fields it applies,
+    those its manager ends up owning (identity and system metadata stripped) and their
+    ``fieldsV1``.
+
+    ``typed`` comes from the field walk's memo (see ``fieldwalk.field_shape``), so the
+    configurations of one client, which repeat in shape, give the same set object, and this
+    work (the encoding most of all) is done once per shape. The encoding is shared by the
+    objects created with it, which, stored, are read only.
+    """
+    key = (id(typed), id(ignored))
+    hit = _CREATED.get(key)
+    if hit is not None and hit[0] is typed and hit[1] is ignored:
+        return hit[2], hit[3], hit[4]
+    fields = _recursive_difference(typed, ignored)
+    owned = fields.difference(_STRIPPED)
+    owned_v1 = owned.to_fields_v1()
+    if len(_CREATED) >= _CREATED_KEPT:
+        _CREATED.clear()
+    _CREATED[key] = (typed, ignored, fields, owned, owned_v1)
+    return fields, owned, owned_v1
+
+
+_CREATED: dict[tuple[int, int], tuple[FieldSet, FieldSet, FieldSet, FieldSet, dict[str, Any]]] = {}
+""":func:`_created_fields` by the identities of its arguments, which each entry keeps alive."""
+_CREATED_KEPT: Final = 1024
 
 
 def _recursive_difference(fields: FieldSet, ignored: FieldSet) -> FieldSet:
@@ -304,8 +342,10 @@ def _apply(
     now: str,
     ignored: FieldSet,
 ) -> dict[str, Any]:
+    if live is None:
+        return _create(applied, key=key, root=root, now=now, ignored=ignored)
     try:
-        managers = decode_managed_fields((live or {}).get("metadata", {}).get("managedFields"))
+        managers = decode_managed_fields(live.get("metadata", {}).get("managedFields"))
     except ValueError as e:
         raise ApplyError("InternalError", f"failed to decode managed fields: {e}", code=500) from None
     current = _without_managed_fields(live)
@@ -321,15 +361,9 @@ def _apply(
         _typed_fields(current, root, what="live")
         merged = merge(current, config, root)
     else:
-        # Creating: merging into nothing gives the configuration back but for items a list holds
-        # twice, so unless it has such items it is the new object as it is (the request's own,
-        # handed over by the caller), with no copy or rebuild.
         config = dict(applied)
-        if isinstance(config.get("metadata"), dict):
-            config["metadata"] = dict(config["metadata"])  # managedFields go in here
-        typed, repeats = _typed_fields_and_repeats(config, root)
-        fields = _recursive_difference(typed, ignored)
-        merged = merge(current, config, root) if repeats else config
+        fields = _recursive_difference(_typed_fields(config, root, what="patch"), ignored)
+        merged = merge(current, config, root)
     last = managers.get(key)
     version = str(config.get("apiVersion", ""))
     managers[key] = ManagedEntry(fields, version, last.time if last is not None else None)
@@ -348,6 +382,36 @@ def _apply(
     if key.manager == "kubectl" and _last_applied(result) is not None:
         result["metadata"]["annotations"][LAST_APPLIED_ANNOTATION] = _build_last_applied(applied)
     return _with_managed_fields(result, managers)
+
+
+def _create(
+    applied: Mapping[str, Any], *, key: ManagerKey, root: PatchMeta, now: str, ignored: FieldSet
+) -> dict[str, Any]:
+    """:func:`_apply` when there is no live object: what its general path gives with no
+    managers, no live fields and nothing applied before (no pruning, no other manager's fields
+    to take), with the configuration's fields worked out once per shape.
+
+    Merging into nothing gives the configuration back but for items a list holds twice, so
+    unless it has such items it is the new object as it is (the request's own, handed over by
+    the caller), with no copy or rebuild.
+    """
+    config = dict(applied)
+    if isinstance(config.get("metadata"), dict):
+        config["metadata"] = dict(config["metadata"])  # managedFields go in here
+    typed, repeats = _typed_fields_and_repeats(config, root)
+    _, owned, owned_v1 = _created_fields(typed, ignored)
+    merged = merge({}, config, root) if repeats else config
+    changed = not json_equal({}, merged)
+    result: dict[str, Any] = merged if changed else {}
+    if key.manager == "kubectl" and _last_applied(result) is not None:
+        result["metadata"]["annotations"][LAST_APPLIED_ANNOTATION] = _build_last_applied(applied)
+    meta = result.setdefault("metadata", {})
+    if owned.empty():
+        meta.pop("managedFields", None)
+    else:
+        entry = ManagedEntry(owned, str(config.get("apiVersion", "")), now if changed else None)
+        meta["managedFields"] = [encode_entry(key, entry, owned_v1)]
+    return result
 
 
 # --------------------------------------------------------------------------- update

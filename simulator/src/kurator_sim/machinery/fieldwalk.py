@@ -13,7 +13,7 @@ the apiserver's unstructured objects) are recorded as added, which gives their `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -28,6 +28,7 @@ __all__ = [
     "compare",
     "ensure_named_fields_are_members",
     "field_set_and_repeats",
+    "field_shape",
     "item_element",
     "merge",
     "remove_items",
@@ -100,10 +101,139 @@ def to_field_set(value: Any, node: PatchMeta) -> FieldSet:
 
 def field_set_and_repeats(value: Any, node: PatchMeta) -> tuple[FieldSet, bool]:
     """:func:`to_field_set`, and whether a granular list in ``value`` holds an item twice (what
-    :func:`merge` into nothing drops; without such items it gives ``value`` back as it is)."""
-    out = FieldSet()
+    :func:`merge` into nothing drops; without such items it gives ``value`` back as it is).
+
+    The set may be shared with other callers (see :func:`field_shape`): like every combined
+    set, it must not be changed."""
     if not _has_below(value, node):
-        return out, False  # a leaf or an atomic root: the root itself is never a member
+        return FieldSet(), False  # a leaf or an atomic root: the root itself is never a member
+    shape = field_shape(value, node)
+    if shape is None:
+        return _field_set_and_repeats(value, node)
+    key = (id(node), shape)
+    hit = _SHAPES.get(key)
+    if hit is not None and hit[0] is node:
+        return hit[1], hit[2]
+    out, repeats = _field_set_and_repeats(value, node)
+    if len(_SHAPES) >= _SHAPES_KEPT:
+        _SHAPES.clear()
+    _SHAPES[key] = (node, out, repeats)
+    return out, repeats
+
+
+_SHAPES: dict[tuple[int, Hashable], tuple[PatchMeta, FieldSet, bool]] = {}
+"""Field sets by node and shape. The node is kept with its set: its ``id`` stays its own."""
+_SHAPES_KEPT: Final = 2048
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def field_shape(value: Any, node: PatchMeta) -> Hashable | None:
+    """What ``value``'s field set under ``node`` depends on, as a hashable value, or ``None``
+    (not worth it, or a value :func:`to_field_set` refuses).
+
+    Objects of one kind written by one client repeat in shape: the same keys, the same keyed
+    items, only other leaf values (names, images, replica counts). Their field sets (and the
+    managedFields encoding of them) are therefore equal, and this walk, which makes no sets
+    and no path elements, finds them. It follows :func:`_fill` decision by decision: a key's
+    entry is the key alone where ``_fill`` makes the key a member and nothing else (leaves,
+    empty or atomic maps, atomic lists), ``(key, None)`` for an empty granular list and
+    ``(key, shape)`` for what ``_fill`` descends into. A list item is its path element's
+    content (key field values, a set value, or its position) with the shape below it; values
+    carry their type where equality would confuse them (``1``, ``1.0`` and ``True``).
+    """
+    if isinstance(value, dict):
+        return None if node.atomic else _dict_shape(value, node)
+    if _is_granular_list(node, value):
+        return _list_shape(value, node)
+    return None
+
+
+def _dict_shape(value: dict[str, Any], node: PatchMeta) -> tuple[Any, ...] | None:
+    if node.deduced:
+        fields, fixed = None, node
+    elif node.kind == "struct":
+        fields, fixed = node.fields, None
+    else:
+        fields, fixed = None, (node.elem or ANY) if node.kind == "map" else ANY
+    parts: list[Any] = []
+    append = parts.append
+    for key, sub in value.items():
+        if isinstance(sub, dict):
+            if not sub:
+                append(key)
+                continue
+            child = fixed if fields is None else fields.get(key, ANY)
+            assert child is not None
+            if child.atomic:
+                append(key)
+                continue
+            below = _dict_shape(sub, child)
+        elif isinstance(sub, list):
+            child = fixed if fields is None else fields.get(key, ANY)
+            assert child is not None
+            if child.kind != "list" or child.list_type == "atomic":
+                append(key)
+                continue
+            if not sub:
+                append((key, None))
+                continue
+            below = _list_shape(sub, child)
+        else:
+            append(key)
+            continue
+        if below is None:
+            return None
+        append((key, below))
+    return tuple(parts)
+
+
+def _list_shape(value: list[Any], node: PatchMeta) -> tuple[Any, ...] | None:
+    item_node = node.item()
+    list_type = node.list_type
+    parts: list[Any] = []
+    for item in value:
+        element: Any
+        if list_type == "map":
+            if not isinstance(item, dict):
+                return None
+            keys: list[Any] = []
+            for name in node.list_keys:
+                if name in item:
+                    found = item[name]
+                elif name in node.key_defaults:
+                    found = node.key_defaults[name]
+                else:
+                    return None
+                kind = type(found)
+                if kind is str:
+                    keys.append(found)
+                elif kind in _SCALARS:
+                    keys.append((kind, found))
+                else:
+                    return None
+            element = tuple(keys)
+        elif list_type == "set":
+            kind = type(item)
+            if kind is str:
+                element = item
+            elif kind in _SCALARS:
+                element = (kind, item)
+            else:
+                return None
+        else:
+            element = None  # an index: the item's place in the shape says it
+        below: Any = None
+        if item and _has_below(item, item_node):
+            below = _dict_shape(item, item_node) if isinstance(item, dict) else _list_shape(item, item_node)
+            if below is None:
+                return None
+        parts.append((element, below))
+    return tuple(parts)
+
+
+def _field_set_and_repeats(value: Any, node: PatchMeta) -> tuple[FieldSet, bool]:
+    out = FieldSet()
     try:
         repeats = _fill(value, node, out)
     except SchemaError:

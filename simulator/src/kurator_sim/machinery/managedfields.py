@@ -22,6 +22,7 @@ __all__ = [
     "ManagedEntry",
     "ManagerKey",
     "decode_managed_fields",
+    "encode_entry",
     "encode_managed_fields",
     "manager_from_user_agent",
     "manager_or_user_agent",
@@ -119,16 +120,20 @@ def _sort_key(item: tuple[ManagerKey, ManagedEntry]) -> tuple[str, str, str, str
 
 def encode_managed_fields(managers: Mapping[ManagerKey, ManagedEntry]) -> list[dict[str, Any]]:
     """Entries in wire form and order; managers with empty sets are dropped."""
-    out: list[dict[str, Any]] = []
-    for key, entry in sorted(managers.items(), key=_sort_key):
-        if entry.fields.empty():
-            continue
-        encoded: dict[str, Any] = {"manager": key.manager, "operation": key.operation, "apiVersion": entry.api_version}
-        if entry.time is not None:
-            encoded["time"] = entry.time
-        encoded["fieldsType"] = "FieldsV1"
-        encoded["fieldsV1"] = entry.fields.to_fields_v1()
-        if key.subresource:
-            encoded["subresource"] = key.subresource
-        out.append(encoded)
-    return out
+    return [
+        encode_entry(key, entry, entry.fields.to_fields_v1())
+        for key, entry in sorted(managers.items(), key=_sort_key)
+        if not entry.fields.empty()
+    ]
+
+
+def encode_entry(key: ManagerKey, entry: ManagedEntry, fields_v1: dict[str, Any]) -> dict[str, Any]:
+    """One entry in wire form, with ``entry.fields`` already encoded as ``fields_v1``."""
+    encoded: dict[str, Any] = {"manager": key.manager, "operation": key.operation, "apiVersion": entry.api_version}
+    if entry.time is not None:
+        encoded["time"] = entry.time
+    encoded["fieldsType"] = "FieldsV1"
+    encoded["fieldsV1"] = fields_v1
+    if key.subresource:
+        encoded["subresource"] = key.subresource
+    return encoded
