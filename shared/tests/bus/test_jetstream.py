@@ -10,7 +10,7 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from shared.bus import connection, jetstream
+from shared.bus import connection, jetstream, wire
 
 
 @pytest.fixture(params=["nats-py", "wire"])
@@ -89,6 +89,31 @@ async def test_an_acknowledgement_after_a_timeout_is_ignored(client: Client) -> 
     finally:
         await publisher.stop()
         await sub.unsubscribe()
+
+
+async def test_headers_go_out_as_given_or_already_encoded(client: Client) -> None:
+    """Stored headers are the same for a dictionary and (on the services' client) its encoded
+    block; nats-py's own client cannot send a block."""
+    nc = client
+    js = nc.jetstream()
+    await js.add_stream(name="HEADED", subjects=["headed.>"])
+    publisher = jetstream.JetStreamPublisher(nc)
+    headers = {"Nats-Msg-Id": "one", "ce-type": "t", "padded": " v "}
+    try:
+        await publisher.publish("headed.dict", b"1", headers=headers)
+        if isinstance(nc, wire.Client):
+            headers["Nats-Msg-Id"] = "two"
+            await publisher.publish("headed.block", b"2", headers=wire.encode_headers(headers))
+            stored = await js.get_msg("HEADED", 2)
+            assert stored.headers == {**headers, "padded": "v"}
+        else:
+            with pytest.raises(TypeError):
+                await publisher.publish("headed.block", b"2", headers=wire.encode_headers(headers))
+        stored = await js.get_msg("HEADED", 1)
+        assert stored.headers == {"Nats-Msg-Id": "one", "ce-type": "t", "padded": "v"}
+    finally:
+        await publisher.stop()
+        await js.delete_stream("HEADED")
 
 
 async def _ignore(msg: Msg) -> None:

@@ -204,3 +204,58 @@ async def test_skipped_deliveries_of_an_ordered_consumer_keep_it_in_order(nats_u
         await js.delete_stream("WIRE_SKIP")
     finally:
         await nc.close()
+
+
+def connected(client: nats_client.Client) -> nats_client.Client:
+    """A client that takes publishes into its pending buffer as if connected (no server)."""
+    client._status = nats_client.Client.CONNECTED
+    client._max_payload = 1024
+    client._flush_queue = asyncio.Queue()
+    client._flush_queue.put_nowait(None)  # never empty: nothing kicks a flusher
+    return client
+
+
+@pytest.mark.parametrize("headers", HEADER_SETS)
+@pytest.mark.parametrize("reply", ["", "_INBOX.abc.7"])
+async def test_publish_headed_sends_what_nats_py_sends(headers: dict[str, str], reply: str) -> None:
+    ours, theirs = connected(wire.Client()), connected(nats_client.Client())
+    await ours.publish_headed("subject.a", b'{"x": 1}', reply, headers)
+    await ours.publish_headed("subject.a", b"", reply, wire.encode_headers(headers))
+    for payload in (b'{"x": 1}', b""):
+        await theirs.publish("subject.a", payload, reply=reply, headers=headers)
+    assert ours._pending == theirs._pending
+    assert ours._pending_data_size == theirs._pending_data_size
+    assert ours.stats["out_msgs"] == theirs.stats["out_msgs"] == 2
+    assert ours.stats["out_bytes"] == theirs.stats["out_bytes"]
+
+
+async def test_publish_headed_refuses_what_nats_py_refuses() -> None:
+    cases: list[tuple[str, str, bytes, dict[str, str], int]] = [
+        ("bad subject", "", b"", {"a": "1"}, nats_client.Client.CONNECTED),
+        ("", "", b"", {"a": "1"}, nats_client.Client.CONNECTED),
+        ("s", "bad reply", b"", {"a": "1"}, nats_client.Client.CONNECTED),
+        ("s", "", b"x" * 2000, {"a": "1"}, nats_client.Client.CONNECTED),
+        ("s", "", b"", {"bad name": "1"}, nats_client.Client.CONNECTED),
+        ("s", "", b"", {"a": "1"}, nats_client.Client.CLOSED),
+        ("s", "", b"", {"a": "1"}, nats_client.Client.DRAINING_PUBS),
+        ("s", "", b"x" * 100, {"a": "1"}, nats_client.Client.RECONNECTING),
+    ]
+    for subject, reply, payload, headers, status in cases:
+        outcomes: list[type[BaseException] | None] = []
+        for client, send in (
+            (wire.Client(), "headed"),
+            (nats_client.Client(), "nats-py"),
+        ):
+            connected(client)._status = status
+            client._max_pending_size = 10
+            try:
+                if send == "headed":
+                    assert isinstance(client, wire.Client)
+                    await client.publish_headed(subject, payload, reply, headers)
+                else:
+                    await client.publish(subject, payload, reply=reply, headers=headers)
+                outcomes.append(None)
+            except Exception as exc:
+                outcomes.append(type(exc))
+        assert outcomes[0] == outcomes[1], (subject, reply, len(payload), headers, status)
+        assert outcomes[0] is not None

@@ -7,7 +7,9 @@ so on the hot path that overhead was a measurable share of the service's CPU. He
 publish shares one wildcard reply subscription and parses the acknowledgement with orjson.
 Waits are bounded by one timer for all publishes in flight, set for the earliest deadline,
 rather than a timer per publish (``asyncio.timeout`` schedules and cancels one every time,
-though an acknowledgement practically always comes first).
+though an acknowledgement practically always comes first). On the services' client
+(``shared.bus.wire.Client``) headers may be given already encoded, and a message with headers
+goes out through its one-call ``publish_headed``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from shared.bus import wire
 
 _Reply = tuple[bytes, dict[str, str] | None]
 """An acknowledgement's payload and headers."""
+Headers = dict[str, str] | bytes
+"""Headers, or (on a ``shared.bus.wire.Client`` only) the block ``wire.encode_headers`` makes of them."""
 
 EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
 WRONG_LAST_SEQUENCE = 10071
@@ -64,6 +68,7 @@ class JetStreamPublisher:
         """Reply token -> (its future, the loop time it times out at)."""
         self._ids = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
+        self._headed = nc.publish_headed if isinstance(nc, wire.Client) else None
 
     async def start(self) -> None:
         self._prefix = self._nc.new_inbox() + "."
@@ -86,7 +91,7 @@ class JetStreamPublisher:
         subject: str,
         payload: bytes,
         *,
-        headers: dict[str, str] | None = None,
+        headers: Headers | None = None,
         timeout_seconds: float | None = None,
     ) -> PubAck:
         """Store ``payload`` on ``subject`` and wait for the stream's acknowledgement.
@@ -113,7 +118,7 @@ class JetStreamPublisher:
         subject: str,
         payload: bytes = b"",
         *,
-        headers: dict[str, str] | None = None,
+        headers: Headers | None = None,
         timeout_seconds: float | None = None,
     ) -> tuple[bytes, dict[str, str] | None]:
         """Send ``payload`` to ``subject`` and return the one reply's payload and headers (with
@@ -133,7 +138,14 @@ class JetStreamPublisher:
         if self._timer is None or self._timer.when() > deadline:
             self._arm(loop, deadline)
         try:
-            await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+            if headers is None:
+                await self._nc.publish(subject, payload, reply=self._prefix + token)
+            elif self._headed is not None:
+                await self._headed(subject, payload, self._prefix + token, headers)
+            elif isinstance(headers, bytes):
+                raise TypeError("encoded headers need a shared.bus.wire.Client")
+            else:
+                await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
             return await future
         finally:
             del self._waiting[token]

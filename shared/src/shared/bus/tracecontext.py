@@ -34,6 +34,12 @@ def _default_fields() -> frozenset[str] | None:
     return _known[1]
 
 
+def adds_nothing() -> bool:
+    """Whether :func:`inject` would leave headers as they are now (no span, no baggage, and
+    the default propagators), so that a publisher may skip the dictionary altogether."""
+    return not otel_context.get_current() and _default_fields() is not None
+
+
 def inject(headers: dict[str, str], *, ctx: otel_context.Context | None = None) -> dict[str, str]:
     """Add the current (or given) trace context to ``headers``; returns them for chaining."""
     if ctx is None:

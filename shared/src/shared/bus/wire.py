@@ -118,6 +118,7 @@ SkipDelivery = Callable[[bytes, bytes, bytes], bool]
 received; ``True``: drop it."""
 
 _JS_ACK: Final = b"$JS.ACK."
+_validate_subject: Final = nats_client._validate_subject
 
 
 class Client(nats_client.Client):
@@ -199,6 +200,43 @@ class Client(nats_client.Client):
     @staticmethod
     def _parse_header_lines(raw: bytes) -> dict[str, str]:
         return parse_header_lines(raw)
+
+    async def publish_headed(
+        self, subject: str, payload: bytes, reply: str, headers: bytes | Mapping[str, Any]
+    ) -> None:
+        """nats-py's ``publish`` of a message with headers, in one call instead of four.
+
+        ``headers`` may be the block :func:`encode_headers` makes of them, already encoded. The
+        checks, their order, the errors, the statistics and the command sent are nats-py's.
+        """
+        if not self._skip_subject_validation:
+            _validate_subject(subject)
+            if reply:
+                _validate_subject(reply)
+        if self.is_closed:
+            raise nats_errors.ConnectionClosedError
+        if self.is_draining_pubs:
+            raise nats_errors.ConnectionDrainingError
+        payload_size = len(payload)
+        if not self.is_connected and (
+            self._max_pending_size <= 0 or payload_size + self._pending_data_size > self._max_pending_size
+        ):
+            raise nats_errors.OutboundBufferLimitError
+        if payload_size > self._max_payload:
+            raise nats_errors.MaxPayloadError
+        if subject == "":
+            raise nats_errors.BadSubjectError
+        block = headers if isinstance(headers, bytes) else encode_headers(headers)
+        size = len(block)
+        command = f"HPUB {subject} {reply} {size} {size + payload_size}\r\n".encode() + block + payload + _CRLF
+        self.stats["out_msgs"] += 1
+        self.stats["out_bytes"] += payload_size
+        self._pending.append(command)
+        self._pending_data_size += len(command)
+        if self._max_pending_size > 0 and self._pending_data_size > self._max_pending_size:
+            await self._flush_pending(force_flush=True)
+        if self._flush_queue is not None and self._flush_queue.empty():
+            await self._flush_pending()
 
     async def _send_publish(
         self, subject: str, reply: str, payload: bytes, payload_size: int, headers: dict[str, Any] | None
