@@ -10,7 +10,9 @@ members keep their last reported status. The binding then gets ``status.aggregat
 have been successfully applied" / ``FullyAppliedFailed``), and the resource template in the host
 gets the aggregated status (``AggregateStatus``; Deployments: replica counters summed).
 Triggers: bindings (specification changes only) and works in the host (not this controller's own
-manifest status writes), and every propagated object in the members; changes within
+manifest status writes), and every propagated object in the members. A member Deployment whose
+controller has not yet posted the status of its generation is waited for (its status post is
+the next trigger), not reflected as a status with nothing observed. Changes within
 ``MEMBER_COALESCE_SECONDS`` of the first are handled by one reconcile (a new binding is
 scheduled, gets its works and has them applied within moments: one aggregation then, not one
 status write for each step on the way).
@@ -60,6 +62,20 @@ def _binding_key(annotations: Mapping[str, str]) -> BindingKey | None:
     if annotations.get(CRB_NAME):
         return (CLUSTER_RESOURCE_BINDINGS, "", annotations[CRB_NAME])
     return None
+
+
+def awaiting_status(obj: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` is a member Deployment whose controller has not yet posted the status of its generation.
+
+    The members' Deployment controller posts one for every generation it observes (within
+    ``workloads.COALESCE_SECONDS``), and the work status controller would reflect only the
+    moment between: a status with nothing observed, soon replaced. (Members that are down or
+    partitioned are not read at all.)
+    """
+    if (obj.get("apiVersion"), obj.get("kind")) != karmada_interpreter.DEPLOYMENT:
+        return False
+    observed = (obj.get("status") or {}).get("observedGeneration") or 0
+    return bool(observed < (obj["metadata"].get("generation") or 0))
 
 
 class BindingStatusController:
@@ -192,7 +208,10 @@ class BindingStatusController:
                 continue
             if _binding_key(annotations_of(work)) != key:
                 continue
-            work, fresh = self._collect(work, cluster_name)
+            collected = self._collect(work, cluster_name)
+            if collected is None:
+                return
+            work, fresh = collected
             stale = stale or not fresh
             items.append(self._item(work))
         items.sort(key=lambda item: str(item["clusterName"]))
@@ -214,8 +233,12 @@ class BindingStatusController:
         if stale:
             raise kube_workqueue.Requeue(self.retry_seconds)
 
-    def _collect(self, work: Obj, cluster_name: str) -> tuple[Obj, bool]:
-        """Refresh a ``Work``'s manifest status from its member; ``False`` if the member is unreachable."""
+    def _collect(self, work: Obj, cluster_name: str) -> tuple[Obj, bool] | None:
+        """Refresh a ``Work``'s manifest status from its member; ``False`` if the member is unreachable.
+
+        ``None`` while the member's controller has yet to post the status of what was applied
+        (:func:`awaiting_status`): the status it posts brings another reconcile, which then has it.
+        """
         member = self.fleet.members.get(cluster_name)
         if member is None or not member.faults.reachable:
             return work, member is None
@@ -230,6 +253,8 @@ class BindingStatusController:
             if applied:  # deleted in the member behind Karmada's back: recreate it
                 karmada_execution.apply(member.store, manifest, cluster=cluster_name, conflict_resolution="Abort")
             return work, True
+        if applied and awaiting_status(obj):
+            return None
         wmeta = work["metadata"]
         work_key = (str(wmeta["namespace"]), str(wmeta["name"]))
         last = self._collected.get(work_key)

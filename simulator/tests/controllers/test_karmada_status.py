@@ -1,0 +1,109 @@
+"""The binding status controller waits for a member Deployment's first status instead of reflecting none."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from kurator_sim import resources, topology
+from kurator_sim.clock import SimClock
+from kurator_sim.controllers import karmada_webhook, kube_conditions
+from kurator_sim.controllers.clusters import ClusterStatusController
+from kurator_sim.controllers.karmada_binding import BindingController
+from kurator_sim.controllers.karmada_names import CLUSTERS, RESOURCE_BINDINGS, WORKS, execution_space
+from kurator_sim.controllers.karmada_status import BindingStatusController, awaiting_status
+from kurator_sim.fleet import Fleet
+from shared.testing.eventually import eventually
+
+DEPLOYMENTS = ("apps", "deployments")
+MEMBER = "cluster-beijing"
+
+
+async def ready_fleet() -> Fleet:
+    fleet = Fleet(topology.load(), registry=resources.default_registry(), clock=SimClock(scale=100))
+    karmada_webhook.install(fleet.host)
+    clusters_rt = fleet.host_registry.by_key(CLUSTERS)
+
+    async def ready() -> bool:
+        return kube_conditions.is_true(fleet.host.find(clusters_rt, None, MEMBER), "Ready")
+
+    task = asyncio.create_task(ClusterStatusController(fleet=fleet).run())
+    try:
+        await eventually(ready, timeout_seconds=10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return fleet
+
+
+def propagated(fleet: Fleet) -> tuple[Any, ...]:
+    """A Deployment template and its binding to one member, its Work applied there (no member controller runs)."""
+    host = fleet.host
+    template = host.create(
+        fleet.host_registry.by_key(DEPLOYMENTS),
+        "default",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web"}]}},
+            },
+        },
+    )
+    uid = template["metadata"]["uid"]
+    resource = {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "default", "name": "web", "uid": uid}
+    host.create(
+        fleet.host_registry.by_key(RESOURCE_BINDINGS),
+        "default",
+        {
+            "apiVersion": "work.karmada.io/v1alpha2",
+            "kind": "ResourceBinding",
+            "metadata": {"name": "web-deployment", "namespace": "default"},
+            "spec": {"resource": resource, "replicas": 1, "clusters": [{"name": MEMBER, "replicas": 1}]},
+        },
+    )
+    key = (RESOURCE_BINDINGS, "default", "web-deployment")
+    BindingController(fleet=fleet).reconcile(key)
+    return key
+
+
+def test_only_a_member_deployment_with_its_generation_unobserved_awaits_status() -> None:
+    base = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "generation": 2}}
+    assert awaiting_status(base)
+    assert awaiting_status({**base, "status": {"observedGeneration": 1, "replicas": 1}})
+    assert not awaiting_status({**base, "status": {"observedGeneration": 2}})
+    assert not awaiting_status({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "generation": 1}})
+
+
+async def test_no_status_is_aggregated_before_the_member_posts_the_deployments_first() -> None:
+    fleet = await ready_fleet()
+    key = propagated(fleet)
+    member = fleet.members[MEMBER].store
+    member_rt = member.registry.by_key(DEPLOYMENTS)
+    copy = member.get(member_rt, "default", "web")
+    assert "status" not in copy or not copy["status"].get("observedGeneration")
+    controller = BindingStatusController(fleet=fleet)
+    bindings = fleet.host_registry.by_key(RESOURCE_BINDINGS)
+    works = fleet.host_registry.by_key(WORKS)
+    binding_rv = fleet.host.get(bindings, "default", "web-deployment")["metadata"]["resourceVersion"]
+
+    controller.reconcile(key)
+    binding = fleet.host.get(bindings, "default", "web-deployment")
+    assert binding["metadata"]["resourceVersion"] == binding_rv  # nothing written yet
+    (work,) = fleet.host.iter_raw(works, execution_space(MEMBER))
+    assert "manifestStatuses" not in (work.get("status") or {})
+
+    # The member's controller posts the status of the generation it observed: now it is aggregated.
+    status = {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "unavailableReplicas": 1}
+    member.replace_status(member_rt, "default", "web", copy, status)
+    controller.reconcile(key)
+    binding = fleet.host.get(bindings, "default", "web-deployment")
+    (item,) = binding["status"]["aggregatedStatus"]
+    assert item["clusterName"] == MEMBER
+    assert item["applied"] is True
+    assert item["health"] == "Unhealthy"
+    assert item["status"]["observedGeneration"] == 1
+    assert kube_conditions.is_true(binding, "FullyApplied")
