@@ -193,9 +193,14 @@ def translated() -> Iterator[None]:
     """Run a client call, raising our error types (chained to the library's) instead of its own."""
     try:
         yield
-    except ApiException as exc:
-        raise from_api_exception(exc) from exc
-    except TimeoutError as exc:
-        raise Unavailable(f"the API server did not answer in time: {exc or 'timeout'}") from exc
-    except aiohttp.ClientError as exc:
-        raise Unavailable(f"the API server cannot be reached: {exc}") from exc
+    except (ApiException, TimeoutError, aiohttp.ClientError) as exc:
+        raise translation(exc) from exc
+
+
+def translation(exc: ApiException | TimeoutError | aiohttp.ClientError) -> ApiError:
+    """Our error for a client library's (raise it ``from`` that one)."""
+    if isinstance(exc, ApiException):
+        return from_api_exception(exc)
+    if isinstance(exc, TimeoutError):
+        return Unavailable(f"the API server did not answer in time: {exc or 'timeout'}")
+    return Unavailable(f"the API server cannot be reached: {exc}")

@@ -212,16 +212,18 @@ class Objects:
         """The answer's JSON; ``_ABSENT`` for a 404 when ``absent_ok``."""
         headers = _HEADERS.get(content_type) or {"Accept": "application/json", "Content-Type": content_type}
         data = orjson.dumps(body) if body is not None else None
-        with errors.translated():
+        try:
             answer = await self._transport.request(
                 method, path, query=query, headers=headers, body=data, limits=self._client_timeout
             )
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise errors.translation(exc) from exc
+        if not 200 <= answer.status <= 299:
             if absent_ok and answer.status == 404:  # what errors.NotFound stands for, whatever the body
                 return _ABSENT
-            if not 200 <= answer.status <= 299:
-                failed = client.ApiException(status=answer.status, reason=answer.reason)
-                failed.body, failed.headers = answer.body, answer.headers
-                raise failed
+            failed = client.ApiException(status=answer.status, reason=answer.reason)
+            failed.body, failed.headers = answer.body, answer.headers
+            raise errors.translation(failed) from failed
         if answer.status not in ok:
             return None  # a success we do not expect an object from
         try:

@@ -8,6 +8,7 @@ Operations in :mod:`shared.k8s.objects` work on any resource, built-in or custom
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
@@ -41,11 +42,19 @@ class Resource:
             raise ValueError(f"{self.display} is namespaced: name a namespace for {name!r}")
         out = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace is not None:
-            out += f"/namespaces/{quote(namespace, safe='')}"
+            out += f"/namespaces/{_segment(namespace)}"
         out += f"/{self.plural}"
         if name is not None:
-            out += f"/{quote(name, safe='')}"
+            out += f"/{_segment(name)}"
         return out
+
+
+_UNRESERVED: Final = re.compile(r"[A-Za-z0-9_.~-]*")
+"""What ``quote`` leaves as it is (all a Kubernetes name is made of)."""
+
+
+def _segment(text: str) -> str:
+    return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
 
 
 def discovery_path(api_version: str) -> str:
