@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
+
 from kurator_fleet import observed
 from kurator_fleet.watchers import placements
 from kurator_fleet.watchers.binding_tracker import BindingTracker
@@ -161,3 +163,77 @@ def test_a_policy_awaiting_an_intent_is_not_requested_and_is_composed_when_read(
     found = observations.get(POLICY)
     assert found is not None
     assert [line["phase"] for line in found.fields["placements"]] == ["Degraded"]
+
+
+PROPAGATION = subjects.ObjectAddress("fleet", "propagation", "default", "web-prop")
+
+
+def test_workload_and_propagation_observations_are_composed_when_read_as_the_binding_is_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each step of a binding requests its workload and its Propagation; what a reader gets is
+    composed from the latest step, once, however many steps came since it last read."""
+    writer = Writer(observed.ObservedStatus())
+    mirror = StatusMirror(cast(Any, None), own_source=OWN)
+    t, observations = tracker(mirror, writer=writer)
+    handler = {
+        "status": {
+            "phase": "Applied",
+            "written": [{"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "default", "name": "web"}],
+        }
+    }
+    mirror.published(PROPAGATION, seq=1, document=handler)
+    entry = mirror.get(PROPAGATION)
+    assert entry is not None
+    entry.handler = handler
+    t.propagation_changed(PROPAGATION, entry)
+    writer.requested.clear()
+
+    built: list[str] = []
+    workload_observation = placements.workload_observation
+
+    def counting(*args: Any, **kwargs: Any) -> observed.Observation:
+        built.append("workload")
+        return workload_observation(*args, **kwargs)
+
+    monkeypatch.setattr(placements, "workload_observation", counting)
+    t.apply("ResourceBinding", event(rb(None), "ADDED"))
+    t.apply("ResourceBinding", event(rb({"a": "Unhealthy", "b": "Unhealthy"})))
+    t.apply("ResourceBinding", event(rb({"a": "Healthy", "b": "Healthy"})))
+    assert built == []  # nothing composed on the way
+    assert writer.requested.count(WEB) == 3
+    assert writer.requested.count(PROPAGATION) == 3
+    assert phase(observations) == "Available"
+    assert built == ["workload"]
+    assert phase(observations) == "Available"
+    assert built == ["workload"]  # built once, then held
+    found = observations.get(PROPAGATION)
+    assert found is not None
+    assert found.phase == "Available"
+    assert [line["phase"] for line in found.fields["placements"]] == ["Available"]
+    assert found.milestone == frozenset(
+        {(placements.Ref("apps/v1", "Deployment", "default", "web"), (("a", 1), ("b", 1)), "Available")}
+    )
+
+    # A write of fields no observation shows (a new resource version) requests nothing.
+    writer.requested.clear()
+    again = rb({"a": "Healthy", "b": "Healthy"})
+    again["metadata"]["resourceVersion"] = "2"
+    t.apply("ResourceBinding", event(again))
+    assert writer.requested == []
+    assert phase(observations) == "Available"
+
+    # A member no longer ready: both are requested and read as they are now.
+    ready = {"a": True, "b": True}
+    t._ready = ready.get
+    ready["b"] = False
+    t.cluster_changed("b")
+    assert WEB in writer.requested
+    assert PROPAGATION in writer.requested
+    assert phase(observations) == "Degraded"
+    found = observations.get(WEB)
+    assert found is not None
+    assert [c.get("clusterReady") for c in found.fields["placement"]["clusters"]] == [True, False]
+    found = observations.get(PROPAGATION)
+    assert found is not None
+    assert found.phase == "Degraded"

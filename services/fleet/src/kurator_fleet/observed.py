@@ -103,10 +103,11 @@ class ObservedStatus:
     Written by the watchers, read by the watchers when they publish and by kind handlers
     when an intent is applied again. Everything runs in one event loop: no locking.
 
-    An observation that is seldom or never published (a policy no intent created: see
-    :meth:`~kurator_fleet.watchers.publishing.StatusWriter.awaits_intent`) may be held as how
-    to build it (:meth:`defer`): it is built from the watchers' state of the moment it is read,
-    not on every binding step that changes it.
+    An observation may be held as how to build it (:meth:`defer`): it is built from the
+    watchers' state of the moment it is read, not on every binding step that changes it. Under
+    load a binding takes several steps per status that goes out, and a policy no intent
+    created (see :meth:`~kurator_fleet.watchers.publishing.StatusWriter.awaits_intent`) may
+    never be published at all.
     """
 
     def __init__(self) -> None:

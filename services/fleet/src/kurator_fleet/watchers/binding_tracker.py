@@ -10,6 +10,11 @@ For each binding the tracker keeps its latest :class:`~.placements.BindingView` 
 * the ``Propagation`` that wrote the template (its ``status.written`` names it): the same
   ``placements`` plus a phase summing them up.
 
+Each step of a binding requests those objects from the writer and holds their observations as
+how to build them (:meth:`~kurator_fleet.observed.ObservedStatus.defer`): they are composed
+when read, from the bindings as they are then. A step that changes nothing they show (a new
+resource version, an annotation) requests nothing.
+
 A member reporting ``Unhealthy`` degrades a workload only once its binding has been
 ``Available`` (before, the member is still starting it: :func:`.placements.phase`). A binding
 this replica meets with members' status already in it (a re-list, a new lease holder) counts
@@ -39,6 +44,7 @@ BindingKey = tuple[str, str, str]
 """``(kind, namespace or "", name)`` of a binding."""
 
 
+@functools.lru_cache(maxsize=65536)
 def policy_address(policy: Ref) -> subjects.ObjectAddress:
     token = "propagationpolicy" if policy.kind == "PropagationPolicy" else "clusterpropagationpolicy"
     return subjects.ObjectAddress(
@@ -103,6 +109,14 @@ class BindingTracker:
         binding = placements.view(obj)
         old = self.views.get(key)
         names_it = self._by_workload.get(binding.workload) == key
+        if old is not None and names_it and old == binding:
+            # Nothing the observations show moved (a write of fields they leave out: the
+            # resource version, the generation, an annotation): only the phase could, through
+            # ``_available_once``, and then the line says so.
+            line = self._lines.get(key)
+            if line is not None and line[2] == self._phase(key, binding):
+                self.views[key] = binding
+                return
         self.views[key] = binding
         self._index(key, old, binding)
         before = old.clusters if old is not None else self._published_assignment(binding)
@@ -180,7 +194,13 @@ class BindingTracker:
     def _refresh_workload(self, binding: BindingView, phase: str) -> None:
         address = workload_address(binding.workload)
         if address is not None:
-            self._observe(address, placements.workload_observation(binding, self._ready, phase_now=phase))
+            # Composed when read (by the writer, once per publish window), not on every step:
+            # under load a binding takes several steps per message that goes out. Each call
+            # follows a change of the binding or of a member's readiness, so it is requested.
+            self._observed.defer(
+                address, functools.partial(placements.workload_observation, binding, self._ready, phase_now=phase)
+            )
+            self._writer.request(address)
 
     def _owners(self, bindings: Iterable[BindingView | None]) -> set[subjects.ObjectAddress]:
         out: set[subjects.ObjectAddress] = set()
@@ -200,8 +220,10 @@ class BindingTracker:
     def _refresh_owner_addresses(self, addresses: Iterable[subjects.ObjectAddress]) -> None:
         for address in addresses:
             if address.kind == "propagation":
-                keys = [self._by_workload[ref] for ref in self._written.get(address, ()) if ref in self._by_workload]
-                self._observe(address, placements.propagation_observation(self._lines_of(keys)))
+                # Composed when read, as the workload's (``_refresh_workload``): it is called only
+                # when a line of it (or which templates are its own) may have changed.
+                self._observed.defer(address, functools.partial(self._propagation_observation, address))
+                self._writer.request(address)
             elif (entry := self._mirror.get(address)) is None or entry.handler is None:
                 # No intent's status to publish it under (a policy a Propagation wrote): its
                 # placements go out only if the KV store holds a record of it, which the writer
@@ -212,6 +234,10 @@ class BindingTracker:
                     self._writer.request(address)
             else:
                 self._observe(address, self._policy_observation(address))
+
+    def _propagation_observation(self, address: subjects.ObjectAddress) -> observed.Observation:
+        keys = [self._by_workload[ref] for ref in self._written.get(address, ()) if ref in self._by_workload]
+        return placements.propagation_observation(self._lines_of(keys))
 
     def _policy_observation(self, address: subjects.ObjectAddress) -> observed.Observation:
         return placements.policy_observation(self._lines_of(sorted(self._by_policy.get(address, ()))))

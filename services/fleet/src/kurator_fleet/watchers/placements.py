@@ -109,6 +109,16 @@ _ref = functools.lru_cache(maxsize=65536)(Ref)
 """A :class:`Ref`, made once per distinct value: every step of a binding names the same three."""
 
 
+_CONDITION_KEYS: Final = frozenset({"type", "status", "reason", "message", "lastTransitionTime"})
+
+
+def _condition(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A condition with only the fields a status shows (most carry no other: taken as they are)."""
+    if raw.keys() <= _CONDITION_KEYS:
+        return raw
+    return {k: raw[k] for k in ("type", "status", "reason", "message", "lastTransitionTime") if k in raw}
+
+
 def view(obj: Mapping[str, Any]) -> BindingView:
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
@@ -122,8 +132,22 @@ def view(obj: Mapping[str, Any]) -> BindingView:
         policy = _ref("policy.karmada.io/v1alpha1", "PropagationPolicy", ns, annotations[PP_NAME])
     elif annotations.get(CPP_NAME):
         policy = _ref("policy.karmada.io/v1alpha1", "ClusterPropagationPolicy", None, annotations[CPP_NAME])
-    by_type = {c.get("type"): c for c in st.get("conditions") or () if isinstance(c, Mapping)}
-    clusters = tuple((str(c.get("name")), c.get("replicas")) for c in spec.get("clusters") or () if c.get("name"))
+    # One pass over the conditions (the last of a type counts), shown in CONDITIONS' order.
+    scheduled: Mapping[str, Any] | None = None
+    fully: Mapping[str, Any] | None = None
+    for c in st.get("conditions") or ():
+        if isinstance(c, (dict, Mapping)):
+            type_ = c.get("type")
+            if type_ == "Scheduled":
+                scheduled = c
+            elif type_ == "FullyApplied":
+                fully = c
+    if scheduled is None:
+        conditions: tuple[Mapping[str, Any], ...] = () if fully is None else (_condition(fully),)
+    else:
+        conditions = (_condition(scheduled),) if fully is None else (_condition(scheduled), _condition(fully))
+    clusters = tuple([(str(c.get("name")), c.get("replicas")) for c in spec.get("clusters") or () if c.get("name")])
+    aggregated = st.get("aggregatedStatus")
     return BindingView(
         binding=_ref(str(obj.get("apiVersion", "")), str(obj.get("kind", "")), namespace, str(meta.get("name", ""))),
         workload=_ref(
@@ -135,15 +159,11 @@ def view(obj: Mapping[str, Any]) -> BindingView:
         policy=policy,
         replicas=spec.get("replicas"),
         clusters=clusters,
-        cluster_names=tuple(name for name, _ in clusters),
-        conditions=tuple(
-            {k: by_type[t][k] for k in ("type", "status", "reason", "message", "lastTransitionTime") if k in by_type[t]}
-            for t in CONDITIONS
-            if t in by_type
-        ),
-        aggregated={
-            str(item["clusterName"]): item for item in st.get("aggregatedStatus") or () if item.get("clusterName")
-        },
+        cluster_names=tuple([name for name, _ in clusters]),
+        conditions=conditions,
+        aggregated={str(item["clusterName"]): item for item in aggregated if item.get("clusterName")}
+        if aggregated
+        else {},
         evicting=tuple(spec.get("gracefulEvictionTasks") or ()),
         last_scheduled=st.get("lastScheduledTime"),
     )
