@@ -21,6 +21,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -74,12 +75,15 @@ class Demand:
 
 @dataclass(slots=True)
 class Packing:
-    scheduled: dict[WorkloadKey, int]
+    scheduled: Mapping[WorkloadKey, int]
+    """Pods scheduled per workload. From a packing with a cache: the cache's own counts, read
+    only, that hold for this packing until the next one with the same cache (no copy of every
+    workload's count on every packing)."""
     allocated: ResourceList
     allocating: ResourceList
     nodes: list[Node]
     changed: frozenset[WorkloadKey] | None = None
-    """The workloads whose count may differ from the last packing with the same cache (``None``: any)."""
+    """The workloads whose count differs from the last packing with the same cache (``None``: any may)."""
 
     def scheduled_of(self, key: WorkloadKey) -> int:
         return self.scheduled.get(key, 0)
@@ -141,6 +145,13 @@ def _pod_demand(kind: str, obj: Mapping[str, Any], pod_spec: Mapping[str, Any], 
     )
 
 
+_BUILT: dict[tuple[str, str, Any], list[Demand]] = {}
+"""Demands by ``(kind, uid, stamp)``: every cache of a member (the Deployment controller's, the
+cluster status controller's) reads each object, and builds its demands once between them (read
+only: the same demands may be in several caches)."""
+_BUILT_MAX = 16384
+
+
 class DemandCache:
     """Parsed pod demands per object, reused while the object's specification is unchanged.
 
@@ -180,7 +191,14 @@ class DemandCache:
         entry = self._entries.get(key)
         if entry is None or entry[0] != stamp:
             self._forget(entry)
-            demands = build(obj)
+            built_key = (kind, key[1], stamp)
+            demands = _BUILT.get(built_key) if stamp is not None else None
+            if demands is None:
+                demands = build(obj)
+                if stamp is not None:
+                    if len(_BUILT) >= _BUILT_MAX:
+                        _BUILT.clear()
+                    _BUILT[built_key] = demands
             self._entries[key] = (stamp, source, demands)
             # Ties in rank are only between one object's demands, which keep their own order.
             self._added.extend(((d.node_name is None, d.order, source), d) for d in demands)
@@ -229,7 +247,7 @@ class DemandCache:
         else:
             packer.repack(self._sorted)
         packer.source, self._low = self, len(self._sorted)
-        return packer.packing()
+        return packer.packing(kept=True)
 
     def _refresh(self, store: ObjectStore) -> None:
         """Follow the store's writes since the last read (everything, the first time)."""
@@ -361,8 +379,9 @@ class _Packer:
         self.allocating: dict[str, int] = {"cpu": 0, "memory": 0, "pods": 0}
         self.resources: dict[str, int] = {}
         """How many placed demands request each resource (its totals are reported while any does)."""
-        self.touched: set[WorkloadKey] | None = None
-        """Workloads whose demands were undone or placed since the last ``packing()`` (None: all)."""
+        self.before: dict[WorkloadKey, int] | None = None
+        """The count (-1: none) at the last ``packing()`` of each workload whose demands were
+        undone or placed since (``None``: no packing yet)."""
         self.full: dict[str, int] = {}
         """Per claim: how many of its first eligible nodes have no pod slot left (skipped by first fit)."""
         self.source: DemandCache | None = None
@@ -387,8 +406,8 @@ class _Packer:
                 allocating[name] -= need * left
                 self.resources[name] -= 1
             key = demand.key
-            if self.touched is not None:
-                self.touched.add(key)
+            if self.before is not None and key not in self.before:
+                self.before[key] = self.scheduled.get(key, -1)
             self.scheduled[key] -= placed
             self.keys[key] -= 1
             if not self.keys[key]:
@@ -437,8 +456,8 @@ class _Packer:
                 placed += n
                 left -= n
         key = demand.key
-        if self.touched is not None:
-            self.touched.add(key)
+        if self.before is not None and key not in self.before:
+            self.before[key] = self.scheduled.get(key, -1)
         self.scheduled[key] = self.scheduled.get(key, 0) + placed
         self.keys[key] = self.keys.get(key, 0) + 1
         allocated, allocating, counted = self.allocated, self.allocating, self.resources
@@ -460,13 +479,17 @@ class _Packer:
         for demand in demands[keep:]:
             self.place(demand)
 
-    def packing(self) -> Packing:
+    def packing(self, *, kept: bool) -> Packing:
+        """The packing as it stands; ``kept``: this packer goes on (its counts are shown read only)."""
         shown = ("cpu", "memory", "pods")
         names = [*shown, *(name for name, n in self.resources.items() if n and name not in shown)]
-        changed = frozenset(self.touched) if self.touched is not None else None
-        self.touched = set()
+        changed = None
+        scheduled = self.scheduled
+        if self.before is not None:
+            changed = frozenset(key for key, was in self.before.items() if scheduled.get(key, -1) != was)
+        self.before = {}
         return Packing(
-            dict(self.scheduled),
+            MappingProxyType(scheduled) if kept else scheduled,
             {name: Decimal(self.allocated[name]) / 1000 for name in names},
             {name: Decimal(self.allocating[name]) / 1000 for name in names},
             self.nodes,
@@ -487,7 +510,7 @@ def pack(nodes: list[Node], demands: list[Demand], cache: DemandCache | None = N
             cache.packer = packer
     packer.repack(demands)
     packer.source = None
-    return packer.packing()
+    return packer.packing(kept=cache is not None)
 
 
 def member_packing(store: ObjectStore, cache: DemandCache | None = None) -> Packing:

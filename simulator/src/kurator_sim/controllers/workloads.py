@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +93,6 @@ class DeploymentController:
         self._due: dict[str, list[tuple[float, tuple[str, str]]]] = {}
         """Per member: ``_timers`` as a heap (entries that no longer match ``_timers`` are skipped)."""
         self._dirty: dict[str, set[tuple[str, str]]] = {}
-        self._scheduled: dict[str, dict[kube_capacity.WorkloadKey, int]] = {}
         self._demands: dict[str, kube_capacity.DemandCache] = {}
         self._seen: dict[tuple[str, tuple[str, str], str, str], Any] = {}
         self._armed: set[str] = set()
@@ -103,7 +102,7 @@ class DeploymentController:
         self._watching = False
 
     async def run(self) -> None:
-        self._progress, self._timers, self._dirty, self._scheduled, self._due = {}, {}, {}, {}, {}
+        self._progress, self._timers, self._dirty, self._due = {}, {}, {}, {}
         self._seen, self._armed, self._packings, self._repack = {}, set(), {}, set()
         self._demands = {name: kube_capacity.DemandCache() for name in self.fleet.members}
         queue: kube_workqueue.WorkQueue[str] = kube_workqueue.WorkQueue(self.clock)
@@ -190,26 +189,23 @@ class DeploymentController:
         store = member.store
         rt = store.registry.by_key(DEPLOYMENTS)
         packing = self._packings.get(member.name) if self._watching else None
+        now = self.clock.elapsed()
+        timers = self._timers.setdefault(member.name, {})
+        todo = self._dirty.pop(member.name, set())
         if packing is None or member.name in self._repack:
             # Only what passed _on_event's filter changes where pods run; a wake-up for a
             # readiness timer alone finds the packing as it was.
             self._repack.discard(member.name)
             cache = self._demands.setdefault(member.name, kube_capacity.DemandCache())
             packing = self._packings[member.name] = kube_capacity.member_packing(store, cache)
-        previous = self._scheduled.get(member.name, {})
-        current = self._scheduled[member.name] = packing.scheduled
-        now = self.clock.elapsed()
-        timers = self._timers.setdefault(member.name, {})
-        todo = self._dirty.pop(member.name, set())
-        if current is not previous:
             # Whose scheduled pods changed: the packer says which workloads it moved since the
-            # packing before (every sync packs with this member's cache), else compare all.
-            moved = packing.changed if packing.changed is not None else current.keys() | previous.keys()
-            todo |= {
-                (k[1], k[2])
-                for k in moved
-                if k[0] == "Deployment" and (k in previous, previous.get(k)) != (k in current, current.get(k))
-            }
+            # packing before (every sync packs with this member's cache); a new packer (the
+            # nodes changed) may have moved any.
+            moved: Iterable[kube_capacity.WorkloadKey] = packing.changed or ()
+            if packing.changed is None:
+                known = [("Deployment", ns, n) for (m, ns, n) in self._progress if m == member.name]
+                moved = [*packing.scheduled, *known]
+            todo.update((k[1], k[2]) for k in moved if k[0] == "Deployment")
         due = self._due.setdefault(member.name, [])
         # Timers come due in order: a heap, not a look at every Deployment's timer on each sync.
         while due and due[0][0] <= now + 1e-6:
