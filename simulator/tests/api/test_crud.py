@@ -7,8 +7,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from multidict import MultiDict
 
 from kurator_sim import testing
+from kurator_sim.api.options import NO_LIST_OPTIONS, ListOptions
 from kurator_sim.testing import call
 
 CM = "/api/v1/namespaces/default/configmaps"
@@ -81,6 +83,13 @@ async def test_get_missing_is_not_found_status(http: aiohttp.ClientSession) -> N
         "details": {"name": "x", "group": "policy.karmada.io", "kind": "propagationpolicies"},
         "code": 404,
     }
+
+
+def test_a_request_without_a_query_gets_the_options_an_empty_query_gives() -> None:
+    # The GET path skips parsing when there is no query string, and takes these instead.
+    assert ListOptions.parse(MultiDict()) == NO_LIST_OPTIONS
+    assert not NO_LIST_OPTIONS.watch
+    assert NO_LIST_OPTIONS.include_object == "Metadata"
 
 
 async def test_create_in_missing_namespace_is_not_found(http: aiohttp.ClientSession) -> None:

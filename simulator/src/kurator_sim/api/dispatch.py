@@ -15,7 +15,7 @@ from aiohttp import web
 from kurator_sim import errors
 from kurator_sim.api import negotiation, openapi_routes, paths, reads, responses, scale, watching, writes
 from kurator_sim.api.context import ClusterApi
-from kurator_sim.api.options import ListOptions
+from kurator_sim.api.options import NO_LIST_OPTIONS, ListOptions
 from kurator_sim.api.patching import patch
 
 
@@ -70,7 +70,7 @@ async def _route(api: ClusterApi, request: web.Request, path: str, services: Ser
         media = negotiation.negotiate(request.headers.get("Accept"), resource=True)
         if target.subresource == "scale":
             return responses.json(scale.get(api, target))
-        opts = ListOptions.parse(request.query)
+        opts = ListOptions.parse(request.query) if request.query_string else NO_LIST_OPTIONS
         if target.watch or opts.watch:
             return await watching.watch(api, request, target, media, opts, reaper=services.reaper, rng=services.rng)
         if target.name is not None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import orjson
 import yaml
 from aiohttp import web
-from multidict import MultiMapping
+from multidict import MultiDict, MultiMapping
 
 from kurator_sim import errors
 from kurator_sim.api import protobuf
@@ -72,6 +72,10 @@ class ListOptions:
             timeout_seconds=timeout,
             include_object=include,  # type: ignore[arg-type]  # checked just above
         )
+
+
+NO_LIST_OPTIONS: ListOptions = ListOptions.parse(MultiDict())
+"""What a request without a query string asks for (most GETs): parsed once."""
 
 
 def default_manager(user_agent: str | None) -> str:
