@@ -29,7 +29,7 @@ _HEALTHY = (
 
 def _healthy(conditions: list[Obj]) -> bool:
     for type_, value, reason, _ in _HEALTHY:
-        cond = kube_conditions.find(conditions, type_)
+        cond = kube_conditions.peek(conditions, type_)
         if cond is None or cond.get("status") != value or cond.get("reason") != reason:
             return False
     return True
@@ -73,7 +73,8 @@ class NodeHeartbeatController:
     def _post_status(self, member: Member, name: str) -> None:
         store = member.store
         rt = store.registry.by_key(NODES)
-        node = store.find(rt, None, name)
+        # Read only (most rounds post nothing): the write below copies what it sends.
+        node = store.peek(rt, None, name)
         if node is None:
             return
         key = (member.name, name)
@@ -99,7 +100,7 @@ class NodeHeartbeatController:
         store = member.store
         rt = store.registry.by_key(LEASES)
         name = node["metadata"]["name"]
-        lease = store.find(rt, NODE_LEASE_NAMESPACE, name)
+        lease = store.peek(rt, NODE_LEASE_NAMESPACE, name)
         spec = {
             "holderIdentity": name,
             "leaseDurationSeconds": self.lease_duration_seconds,
@@ -118,6 +119,7 @@ class NodeHeartbeatController:
                 },
             )
             return
-        # ``lease`` is the store's copy already (find): handed over with the new spec.
+        # ``lease`` is the stored object (read only): the update takes a new top level and
+        # metadata over it (copy_input=False) and the new spec is a new dict.
         renewed = {**lease, "spec": {**(lease.get("spec") or {}), **spec}}
         store.update(rt, NODE_LEASE_NAMESPACE, name, renewed, copy_input=False, copy_result=False)
