@@ -179,3 +179,16 @@ def test_a_selector_that_matches_no_cluster_is_degraded_not_available() -> None:
         unplaced.status, generation=1, desired={"cluster-beijing": 1}, ready={"cluster-beijing": 1}, now=T0
     )
     assert placed.status.phase is Phase.AVAILABLE
+
+
+def test_an_unchanged_condition_is_the_same_value_and_a_changed_message_keeps_its_time() -> None:
+    first = _step(None, {"cluster-beijing": 1}, at=0)
+    again = _step(first.status, {"cluster-beijing": 1}, at=5)
+    assert all(a is b for a, b in zip(first.status.conditions, again.status.conditions, strict=True))
+    more = _step(again.status, {"cluster-beijing": 2}, at=9)  # the Available message moves, not its status
+    before, after = first.status.condition("Available"), more.status.condition("Available")
+    assert before is not None
+    assert after is not None
+    assert (after.status, after.last_transition_time) == ("False", T0)
+    assert after.message != before.message
+    assert more.status.to_dict()["conditions"][0]["lastTransitionTime"] == "2025-01-01T00:00:00Z"

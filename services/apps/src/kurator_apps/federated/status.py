@@ -100,17 +100,23 @@ class AppStatus:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``status`` document."""
+        generation = self.observed_generation
+        desired = ready = 0
+        clusters = []
+        for c in self.clusters:
+            desired += c.desired
+            ready += min(c.ready, c.desired)
+            line: dict[str, Any] = {"name": c.cluster, "desired": c.desired, "ready": c.ready}
+            if c.failure:
+                line["failure"] = c.failure
+            clusters.append(line)
         return {
             "phase": str(self.phase),
-            "observedGeneration": self.observed_generation,
-            "replicas": self.desired,
-            "readyReplicas": self.ready,
-            "clusters": [
-                {"name": c.cluster, "desired": c.desired, "ready": c.ready}
-                | ({"failure": c.failure} if c.failure else {})
-                for c in self.clusters
-            ],
-            "conditions": [c.to_dict(self.observed_generation) for c in self.conditions],
+            "observedGeneration": generation,
+            "replicas": desired,
+            "readyReplicas": ready,
+            "clusters": clusters,
+            "conditions": [c.to_dict(generation) for c in self.conditions],
         }
 
 
@@ -141,11 +147,13 @@ def _clusters(
 
 
 def _condition(
-    previous: AppStatus | None, type_: str, status: Literal["True", "False"], reason: str, message: str, now: datetime
+    before: Condition | None, type_: str, status: Literal["True", "False"], reason: str, message: str, now: datetime
 ) -> Condition:
-    before = previous.condition(type_) if previous else None
-    since = before.last_transition_time if before is not None and before.status == status else now
-    return Condition(type_, status, reason, message, since)
+    if before is not None and before.status == status:
+        if before.reason == reason and before.message == message:
+            return before  # unchanged (the usual case): the same value
+        return Condition(type_, status, reason, message, before.last_transition_time)
+    return Condition(type_, status, reason, message, now)
 
 
 def advance(
@@ -168,9 +176,19 @@ def advance(
     same_generation = previous is not None and previous.observed_generation == generation
     since = previous.progressing_since if same_generation and previous is not None else now
     was_available = same_generation and previous is not None and previous.available_once
-    failed = [c for c in clusters if c.failure is not None]
-    short = [c for c in clusters if not c.satisfied]
-    total = sum(c.desired for c in clusters)
+    failed = False
+    short = []
+    total = ready_total = placed = 0
+    for c in clusters:
+        total += c.desired
+        ready_total += min(c.ready, c.desired)
+        if c.desired > 0:
+            placed += 1
+        if c.failure is not None:
+            failed = True
+            short.append(c)
+        elif (c.ready < c.desired) if c.desired > 0 else c.ready != 0:  # not satisfied
+            short.append(c)
     overdue = now - since > progress_deadline
 
     if unplaced is not None:
@@ -187,28 +205,32 @@ def advance(
         phase, degraded_reason = Phase.PROGRESSING, None
     available_once = was_available or phase is Phase.AVAILABLE
 
-    detail = unplaced if unplaced is not None else ", ".join(c.describe() for c in short)
-    ready_total = sum(min(c.ready, c.desired) for c in clusters)
-    summary = f"{ready_total}/{total} replicas ready in {sum(1 for c in clusters if c.desired > 0)} cluster(s)"
+    detail = unplaced if unplaced is not None else ", ".join([c.describe() for c in short])
+    summary = f"{ready_total}/{total} replicas ready in {placed} cluster(s)"
+    # The first of each type, as AppStatus.condition finds it.
+    before = {c.type: c for c in reversed(previous.conditions)} if previous is not None else {}
     if phase is Phase.AVAILABLE:
-        available = _condition(previous, "Available", "True", "AllReplicasReady", summary, now)
+        available = _condition(before.get("Available"), "Available", "True", "AllReplicasReady", summary, now)
     else:
-        available = _condition(previous, "Available", "False", "ReplicasUnavailable", f"{summary}; {detail}", now)
+        available = _condition(
+            before.get("Available"), "Available", "False", "ReplicasUnavailable", f"{summary}; {detail}", now
+        )
+    was_progressing = before.get("Progressing")
     if degraded_reason == "ProgressDeadlineExceeded":
         message = f"not available {int(progress_deadline.total_seconds())}s after the rollout started; {detail}"
-        progressing = _condition(previous, "Progressing", "False", degraded_reason, message, now)
+        progressing = _condition(was_progressing, "Progressing", "False", degraded_reason, message, now)
     elif available_once:
         progressing = _condition(
-            previous, "Progressing", "True", "RolloutComplete", "this generation was available", now
+            was_progressing, "Progressing", "True", "RolloutComplete", "this generation was available", now
         )
     else:
         progressing = _condition(
-            previous, "Progressing", "True", "RollingOut", f"rolling out generation {generation}", now
+            was_progressing, "Progressing", "True", "RollingOut", f"rolling out generation {generation}", now
         )
     if degraded_reason is None:
-        degraded = _condition(previous, "Degraded", "False", "AsExpected", "", now)
+        degraded = _condition(before.get("Degraded"), "Degraded", "False", "AsExpected", "", now)
     else:
-        degraded = _condition(previous, "Degraded", "True", degraded_reason, detail, now)
+        degraded = _condition(before.get("Degraded"), "Degraded", "True", degraded_reason, detail, now)
 
     status = AppStatus(
         phase=phase,
@@ -219,10 +241,10 @@ def advance(
         available_once=available_once,
     )
     events: list[Event] = []
-    before = previous.phase if previous is not None else None
-    if phase is Phase.AVAILABLE and before is not Phase.AVAILABLE:
-        placed = ", ".join(f"{c.cluster} {c.ready}/{c.desired}" for c in clusters if c.desired > 0)
-        events.append(Event("Normal", "Available", f"{summary}: {placed}" if placed else summary))
-    elif phase is Phase.DEGRADED and before is not Phase.DEGRADED:
+    was = previous.phase if previous is not None else None
+    if phase is Phase.AVAILABLE and was is not Phase.AVAILABLE:
+        where = ", ".join(f"{c.cluster} {c.ready}/{c.desired}" for c in clusters if c.desired > 0)
+        events.append(Event("Normal", "Available", f"{summary}: {where}" if where else summary))
+    elif phase is Phase.DEGRADED and was is not Phase.DEGRADED:
         events.append(Event("Warning", "Degraded", f"{degraded_reason}: {detail}"))
     return Transition(status=status, events=tuple(events))
