@@ -14,6 +14,7 @@ unique and comparable.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from typing import Any, Final
@@ -30,8 +31,11 @@ MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 MANAGER: Final = "kurator-fleet"
 
 
+@functools.lru_cache(maxsize=4096)
 def label_value(value: str) -> str:
-    """``value`` if it is a valid label value, else a valid one derived from it (cut + hash)."""
+    """``value`` if it is a valid label value, else a valid one derived from it (cut + hash).
+
+    Cached: the same owners and Propagations are labelled again on every apply."""
     if validation.label_value_error(value) is None:
         return value
     digest = hashlib.sha256(value.encode()).hexdigest()[:10]

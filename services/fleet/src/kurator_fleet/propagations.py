@@ -28,6 +28,7 @@ from shared.bus import store
 from shared.contracts import validation
 from shared.contracts.meta import KubeObject, ObjectMeta
 from shared.contracts.models import propagation, workloads
+from shared.contracts.models.karmada_placement import Placement
 from shared.k8s import errors as k8s_errors
 
 POLICY_API: Final = "policy.karmada.io/v1alpha1"
@@ -121,20 +122,36 @@ def _deployment_wire(
 
 
 def policy_body(
-    ref: ports.ObjectRef, *, spec: propagation.PropagationSpec, selects: list[ports.ObjectRef], labels: dict[str, str]
+    ref: ports.ObjectRef,
+    *,
+    spec: propagation.PropagationSpec,
+    selects: list[ports.ObjectRef],
+    labels: dict[str, str],
+    placement: Placement | None = None,
 ) -> dict[str, Any]:
+    """The policy ``ref`` selecting ``selects``; ``placement`` is ``spec.placement.native()`` if known."""
     meta: dict[str, Any] = {"name": ref.name, "labels": labels}
     if ref.namespace is not None:
         meta["namespace"] = ref.namespace
+    native = placement if placement is not None else spec.placement.native()
     body: dict[str, Any] = {
         "resourceSelectors": [s.to_wire() for s in selects],
-        "placement": spec.placement.native().model_dump(mode="json", by_alias=True, exclude_none=True),
+        "placement": native.model_dump(mode="json", by_alias=True, exclude_none=True),
     }
     if spec.propagate_deps is not None:
         body["propagateDeps"] = spec.propagate_deps
     if spec.conflict_resolution is not None:
         body["conflictResolution"] = spec.conflict_resolution
     return {"apiVersion": POLICY_API, "kind": ref.kind, "metadata": meta, "spec": body}
+
+
+def _owner_wire(owner: propagation.PropagationOwner) -> dict[str, Any]:
+    """``owner.model_dump(exclude_none=True)``, its four plain fields read as they are."""
+    out: dict[str, Any] = {"service": owner.service, "kind": owner.kind}
+    if owner.namespace is not None:
+        out["namespace"] = owner.namespace
+    out["name"] = owner.name
+    return out
 
 
 def _ours(obj: dict[str, Any] | None, mine: dict[str, str]) -> bool:
@@ -163,7 +180,10 @@ class PropagationHandler:
         assert isinstance(obj, propagation.Propagation)
         namespace, name, spec = obj.metadata.namespace or "default", obj.metadata.name, obj.spec
         mine = ownership.propagation_labels(namespace=namespace, name=name)
-        labels = {**ownership.owner_labels(**spec.owner.model_dump()), **mine}
+        owner = spec.owner
+        by = ownership.owner_labels(service=owner.service, kind=owner.kind, namespace=owner.namespace, name=owner.name)
+        labels = {**by, **mine}
+        placement = spec.placement.native()
         planned = [await self._plan(i, t, namespace=namespace, labels=labels) for i, t in enumerate(spec.templates)]
         policy_ref, cluster_policy_ref = policy_refs(namespace, name)
         selects = {
@@ -190,23 +210,28 @@ class PropagationHandler:
             # Karmada's causes are about the policy's spec, whose placement is the intent's spec.placement.
             with failures.writing(ref.display()):
                 if selected:
-                    await self._karmada.apply(policy_body(ref, spec=spec, selects=selected, labels=labels))
+                    body = policy_body(ref, spec=spec, selects=selected, labels=labels, placement=placement)
+                    await self._karmada.apply(body)
                     written.append(ref)
                 elif ref in existing:  # (looked up above, or cannot exist: absent is the usual case)
                     await self._delete_if_ours(ref, mine)
         with failures.writing(f"the templates Propagation {namespace}/{name} no longer lists"):
             removed = [ref for ref in sorted(previous - listed) if await self._delete_if_ours(ref, mine)]
-        notes = [
-            statuses.condition(record, type=type_, ok=True, reason=reason, message=message)
-            for type_, reason, message in policies.shorthand_notes(spec.placement.normalized_replica_scheduling())
-        ]
+        notes = (
+            []
+            if placement is spec.placement  # (not Kurator's shorthand: nothing was rewritten)
+            else [
+                statuses.condition(record, type=type_, ok=True, reason=reason, message=message)
+                for type_, reason, message in policies.shorthand_notes(spec.placement.normalized_replica_scheduling())
+            ]
+        )
         return statuses.applied(
             record,
             written=written,
             field_manager=ownership.MANAGER,
             conditions=notes,
             removed=[ref.to_wire() for ref in removed],
-            owner=spec.owner.model_dump(exclude_none=True),
+            owner=_owner_wire(owner),
         )
 
     async def on_delete(self, record: store.Record) -> None:
