@@ -155,16 +155,25 @@ class StatusMirror:
     def publishing(self, address: subjects.ObjectAddress) -> Iterator[None]:
         """Around the watchers' publish to ``address``: their message is recorded from the
         acknowledgement (:meth:`published`), so its delivery is not decoded meanwhile."""
-        subject = _status_subject(address)
-        self._inflight[subject] = self._inflight.get(subject, 0) + 1
+        subject = self.publish_begins(address)
         try:
             yield
         finally:
-            left = self._inflight[subject] - 1
-            if left:
-                self._inflight[subject] = left
-            else:
-                del self._inflight[subject]
+            self.publish_ends(subject)
+
+    def publish_begins(self, address: subjects.ObjectAddress) -> str:
+        """:meth:`publishing` without a generator, for the writer's every publish: returns
+        the subject to hand to :meth:`publish_ends` (in a ``finally``)."""
+        subject = _status_subject(address)
+        self._inflight[subject] = self._inflight.get(subject, 0) + 1
+        return subject
+
+    def publish_ends(self, subject: str) -> None:
+        left = self._inflight[subject] - 1
+        if left:
+            self._inflight[subject] = left
+        else:
+            del self._inflight[subject]
 
     def published(self, address: subjects.ObjectAddress, *, seq: int, document: Document) -> None:
         """Record a message the watchers just published (from its acknowledgement)."""

@@ -346,8 +346,11 @@ class StatusWriter:
         composed["status"] = observed.merge(base, observation)
         if entry is not None and entry.latest == composed:
             return
-        with self._mirror.publishing(address):
+        subject = self._mirror.publish_begins(address)
+        try:
             ack = await self._publisher.status(address, composed, causation_id=None)
+        finally:
+            self._mirror.publish_ends(subject)
         self._mirror.published(address, seq=ack.seq, document=composed)
         self._shown[address] = (observation.milestone, ack.seq)
         self.published += 1
