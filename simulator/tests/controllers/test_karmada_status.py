@@ -1,4 +1,5 @@
-"""The binding status controller waits for a member Deployment's first status instead of reflecting none."""
+"""The binding status controller: a new binding's first aggregation waits for its member Deployment's
+first status instead of reflecting none; later changes are reflected at once."""
 
 from __future__ import annotations
 
@@ -70,10 +71,11 @@ def propagated(fleet: Fleet) -> tuple[Any, ...]:
     return key
 
 
-def test_only_a_member_deployment_with_its_generation_unobserved_awaits_status() -> None:
+def test_only_a_member_deployment_without_a_status_posted_awaits_one() -> None:
     base = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "generation": 2}}
     assert awaiting_status(base)
-    assert awaiting_status({**base, "status": {"observedGeneration": 1, "replicas": 1}})
+    assert awaiting_status({**base, "status": {}})
+    assert not awaiting_status({**base, "status": {"observedGeneration": 1, "replicas": 1}})
     assert not awaiting_status({**base, "status": {"observedGeneration": 2}})
     assert not awaiting_status({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "generation": 1}})
 
@@ -107,3 +109,21 @@ async def test_no_status_is_aggregated_before_the_member_posts_the_deployments_f
     assert item["health"] == "Unhealthy"
     assert item["status"]["observedGeneration"] == 1
     assert kube_conditions.is_true(binding, "FullyApplied")
+
+    # An update after that is reflected at once, before the member observes it: the binding
+    # must not keep showing the old generation as it was.
+    ready = {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}
+    copy = member.replace_status(member_rt, "default", "web", member.get(member_rt, "default", "web"), ready)
+    controller.reconcile(key)
+    binding = fleet.host.get(bindings, "default", "web-deployment")
+    assert binding["status"]["aggregatedStatus"][0]["health"] == "Healthy"
+    updated = member.get(member_rt, "default", "web")
+    updated["spec"]["replicas"] = 2
+    updated = member.update(member_rt, "default", "web", updated)
+    assert updated["metadata"]["generation"] == 2
+    controller.reconcile(key)
+    binding = fleet.host.get(bindings, "default", "web-deployment")
+    (item,) = binding["status"]["aggregatedStatus"]
+    assert item["health"] == "Unhealthy"
+    assert item["status"]["generation"] == 2
+    assert item["status"]["observedGeneration"] == 1

@@ -98,9 +98,14 @@ def reflect_status(obj: Mapping[str, Any]) -> Obj | None:
     api_version, kind = _gvk(obj)
     if (api_version, kind) == DEPLOYMENT:
         status = status or {}
-        out: Obj = {k: _int(status.get(k)) for k in _DEPLOYMENT_COUNTERS if _int(status.get(k))}
-        if _int(status.get("observedGeneration")):
-            out["observedGeneration"] = _int(status.get("observedGeneration"))
+        out: Obj = {}
+        for key in _DEPLOYMENT_COUNTERS:
+            value = status.get(key)
+            if value and (value := _int(value)):
+                out[key] = value
+        observed = _int(status.get("observedGeneration"))
+        if observed:
+            out["observedGeneration"] = observed
         generation = _int((obj.get("metadata") or {}).get("generation"))
         if generation:
             out["generation"] = generation

@@ -10,9 +10,9 @@ members keep their last reported status. The binding then gets ``status.aggregat
 have been successfully applied" / ``FullyAppliedFailed``), and the resource template in the host
 gets the aggregated status (``AggregateStatus``; Deployments: replica counters summed).
 Triggers: bindings (specification changes only) and works in the host (not this controller's own
-manifest status writes), and every propagated object in the members. A member Deployment whose
-controller has not yet posted the status of its generation is waited for (its status post is
-the next trigger), not reflected as a status with nothing observed. Changes within
+manifest status writes), and every propagated object in the members. A new binding's first
+aggregation waits for the first status of its member Deployments (its post is the next
+trigger) instead of reflecting none; later ones reflect every change at once. Changes within
 ``MEMBER_COALESCE_SECONDS`` of the first are handled by one reconcile (a new binding is
 scheduled, gets its works and has them applied within moments: one aggregation then, not one
 status write for each step on the way).
@@ -34,7 +34,6 @@ from kurator_sim.controllers.karmada_names import (
     RB_NAMESPACE,
     RESOURCE_BINDINGS,
     WORKS,
-    annotations_of,
     cluster_of,
     execution_space,
     split_api_version,
@@ -56,6 +55,11 @@ FULLY_APPLIED_SUCCESS = ("FullyAppliedSuccess", "All works have been successfull
 FULLY_APPLIED_FAILED = ("FullyAppliedFailed", "Failed to apply all works, see status.aggregatedStatus for details")
 
 
+def _annotations(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    """The object's annotations themselves (read only: no copy for a lookup on every event)."""
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
 def _binding_key(annotations: Mapping[str, str]) -> BindingKey | None:
     if annotations.get(RB_NAME) and annotations.get(RB_NAMESPACE):
         return (RESOURCE_BINDINGS, annotations[RB_NAMESPACE], annotations[RB_NAME])
@@ -65,17 +69,16 @@ def _binding_key(annotations: Mapping[str, str]) -> BindingKey | None:
 
 
 def awaiting_status(obj: Mapping[str, Any]) -> bool:
-    """Whether ``obj`` is a member Deployment whose controller has not yet posted the status of its generation.
+    """Whether ``obj`` is a member Deployment its controller has not yet posted a status for.
 
-    The members' Deployment controller posts one for every generation it observes (within
+    The members' Deployment controller posts one for every new Deployment (within
     ``workloads.COALESCE_SECONDS``), and the work status controller would reflect only the
-    moment between: a status with nothing observed, soon replaced. (Members that are down or
-    partitioned are not read at all.)
+    moment between: no status, soon replaced. (Members that are down or partitioned are not
+    read at all.)
     """
     if (obj.get("apiVersion"), obj.get("kind")) != karmada_interpreter.DEPLOYMENT:
         return False
-    observed = (obj.get("status") or {}).get("observedGeneration") or 0
-    return bool(observed < (obj["metadata"].get("generation") or 0))
+    return not (obj.get("status") or {}).get("observedGeneration")
 
 
 class BindingStatusController:
@@ -89,6 +92,8 @@ class BindingStatusController:
         self.binding_rts = {key: self.registry.by_key(key) for key in (RESOURCE_BINDINGS, CLUSTER_RESOURCE_BINDINGS)}
         self._queue: kube_workqueue.WorkQueue[BindingKey] = kube_workqueue.WorkQueue(self.clock)
         self._member_watches: set[tuple[str, str]] = set()
+        self._member_kinds: set[tuple[Any, Any]] = set()
+        """``(apiVersion, kind)`` of the templates whose member copies are watched (or are not member kinds)."""
         self._generations: dict[BindingKey, tuple[Any, Any, Any]] = {}
         """Per binding: the ``(uid, generation, deletionTimestamp)`` last seen (status writes change nothing here)."""
         self._own_writes: dict[tuple[str, str], str] = {}
@@ -102,7 +107,7 @@ class BindingStatusController:
 
     async def run(self) -> None:
         self._queue = kube_workqueue.WorkQueue(self.clock)
-        self._member_watches = set()
+        self._member_watches, self._member_kinds = set(), set()
         self._generations, self._own_writes, self._collected = {}, {}, {}
         try:
             async with asyncio.TaskGroup() as tg:
@@ -137,7 +142,10 @@ class BindingStatusController:
                 return
             self._generations[key] = seen
             resource = (event.object.get("spec") or {}).get("resource") or {}
-            self._watch_members(str(resource.get("apiVersion") or ""), str(resource.get("kind") or ""))
+            kind = (resource.get("apiVersion"), resource.get("kind"))
+            if kind not in self._member_kinds and self._tg is not None:
+                self._member_kinds.add(kind)
+                self._watch_members(str(kind[0] or ""), str(kind[1] or ""))
             self._reconcile_soon(key)
 
         return on_event
@@ -153,7 +161,7 @@ class BindingStatusController:
         self._on_annotated(event)
 
     def _on_annotated(self, event: WatchEvent) -> None:
-        key = _binding_key(annotations_of(event.object))
+        key = _binding_key(_annotations(event.object))
         if key is not None:
             self._reconcile_soon(key)
 
@@ -168,7 +176,7 @@ class BindingStatusController:
             self._tg.create_task(kube_workqueue.watch(member.store, member_rt, self._on_member_object))
 
     def _on_member_object(self, event: WatchEvent) -> None:
-        key = _binding_key(annotations_of(event.object))
+        key = _binding_key(_annotations(event.object))
         if key is not None:
             self._reconcile_soon(key)
 
@@ -201,14 +209,17 @@ class BindingStatusController:
         spec = binding.get("spec") or {}
         items: list[Obj] = []
         stale = False
+        # Only a binding's first aggregation waits for its members' first statuses: nothing
+        # aggregated before can be left showing (a later one shows an update at once, Unhealthy).
+        first = not (binding.get("status") or {}).get("aggregatedStatus")
         for cluster in list(self.host.iter_raw(self.registry.by_key(CLUSTERS))):
             cluster_name = cluster["metadata"]["name"]
             work = self.host.peek(self.works_rt, execution_space(cluster_name), wname)
             if work is None or work["metadata"].get("deletionTimestamp"):
                 continue
-            if _binding_key(annotations_of(work)) != key:
+            if _binding_key(_annotations(work)) != key:
                 continue
-            collected = self._collect(work, cluster_name)
+            collected = self._collect(work, cluster_name, may_wait=first)
             if collected is None:
                 return
             work, fresh = collected
@@ -233,11 +244,12 @@ class BindingStatusController:
         if stale:
             raise kube_workqueue.Requeue(self.retry_seconds)
 
-    def _collect(self, work: Obj, cluster_name: str) -> tuple[Obj, bool] | None:
+    def _collect(self, work: Obj, cluster_name: str, *, may_wait: bool = False) -> tuple[Obj, bool] | None:
         """Refresh a ``Work``'s manifest status from its member; ``False`` if the member is unreachable.
 
-        ``None`` while the member's controller has yet to post the status of what was applied
-        (:func:`awaiting_status`): the status it posts brings another reconcile, which then has it.
+        With ``may_wait``, ``None`` while the member's controller has yet to post the first status
+        of what was applied (:func:`awaiting_status`): the status it posts brings another
+        reconcile, which then has it.
         """
         member = self.fleet.members.get(cluster_name)
         if member is None or not member.faults.reachable:
@@ -253,7 +265,7 @@ class BindingStatusController:
             if applied:  # deleted in the member behind Karmada's back: recreate it
                 karmada_execution.apply(member.store, manifest, cluster=cluster_name, conflict_resolution="Abort")
             return work, True
-        if applied and awaiting_status(obj):
+        if may_wait and applied and awaiting_status(obj):
             return None
         wmeta = work["metadata"]
         work_key = (str(wmeta["namespace"]), str(wmeta["name"]))
