@@ -91,15 +91,22 @@ async def test_subscriptions_without_selectors_share_one_event_per_write(store: 
     first = store.watch(rt, None, resource_version=since)
     second = store.watch(rt, "default", resource_version=since)
     labelled = store.watch(rt, None, resource_version=since, label_selector="app=web")
+    elsewhere = store.watch(rt, "other", resource_version=since)
     store.create(rt, "default", {**_cm("a"), "metadata": {"name": "a", "labels": {"app": "web"}}})
     store.update(rt, "default", "a", _cm("a"))  # loses its label
+    late = store.watch(rt, None, resource_version=since)  # from the history
     (a1, m1), (a2, m2) = await anext(first.batches()), await anext(second.batches())
     assert a1 is a2
     assert m1 is m2
     assert (a1.type, m1.type) == ("ADDED", "MODIFIED")
+    a3, m3 = await anext(late.batches())
+    assert a3 is a1
+    assert m3 is m1
     added, left = await anext(labelled.batches())
     assert (added.type, left.type) == ("ADDED", "DELETED")
-    for sub in (first, second, labelled):
+    elsewhere.close()
+    assert [b async for b in elsewhere.batches()] == []
+    for sub in (first, second, labelled, late):
         sub.close()
 
 

@@ -189,8 +189,15 @@ class ObjectStore:
         self._history.append(change)
         subs = self._subs.get(key)
         if subs:
+            # A subscription is in ``_subs`` only while open, and only under its resource's key.
+            event: WatchEvent | None = None
             for sub in list(subs):
-                sub.offer(change)
+                if sub.plain:
+                    if event is None:
+                        event = change.plain_event()
+                    sub._put(event)
+                else:
+                    sub.offer(change)
 
     def changes_since(self, resource_version: int) -> list[Change] | None:
         """The recorded writes after ``resource_version``, oldest first; ``None`` when the kept

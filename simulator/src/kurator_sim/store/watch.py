@@ -47,6 +47,14 @@ class Change:
     event: WatchEvent | None = None
     """The event every subscription without a selector gets, made by the first that asks."""
 
+    def plain_event(self) -> WatchEvent:
+        """:attr:`event`, made on first use."""
+        event = self.event
+        if event is None:
+            kind = self.type if self.type != "MODIFIED" or self.old is not None else "ADDED"
+            event = self.event = WatchEvent(kind, self.new, self.resource_version)
+        return event
+
 
 _READY: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Subscription]] = weakref.WeakKeyDictionary()
 """Per loop: the delivering subscriptions with events pending, flushed by one loop callback."""
@@ -71,6 +79,9 @@ class Subscription:
         self.key = key
         self.namespace = namespace
         self.matcher = matcher
+        self.plain = matcher is None and namespace is None
+        """Every write of its resource concerns it (every controller's watch): the store hands
+        these the shared event of a change (:meth:`Change.plain_event`) without :meth:`offer`."""
         self._bookmark = bookmark
         self._interval = bookmark_interval
         # A deque and one waiter rather than an asyncio.Queue: a store write is offered to every
@@ -94,13 +105,8 @@ class Subscription:
         if self.namespace is not None and change.namespace != self.namespace:
             return
         if self.matcher is None:
-            # No selector (every controller's watch): no transitions to work out, and one event
-            # for all such subscriptions.
-            event = change.event
-            if event is None:
-                kind = change.type if change.type != "MODIFIED" or change.old is not None else "ADDED"
-                event = change.event = WatchEvent(kind, change.new, change.resource_version)
-            self._put(event)
+            # No selector: no transitions to work out, and one event for all such subscriptions.
+            self._put(change.plain_event())
             return
         new_ok = self._matches(change.new)
         if change.type == "DELETED":
