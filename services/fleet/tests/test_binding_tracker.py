@@ -34,6 +34,9 @@ class Writer:
     def awaits_intent(self, address: subjects.ObjectAddress) -> bool:
         return address in self.awaiting
 
+    def written_by_propagation(self, address: subjects.ObjectAddress) -> None:
+        self.awaiting.add(address)  # as the writer: no record of its own is looked up
+
     def emit(self, *_: Any, **__: Any) -> None:
         pass
 
@@ -179,7 +182,15 @@ def test_workload_and_propagation_observations_are_composed_when_read_as_the_bin
     handler = {
         "status": {
             "phase": "Applied",
-            "written": [{"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "default", "name": "web"}],
+            "written": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "default", "name": "web"},
+                {
+                    "apiVersion": "policy.karmada.io/v1alpha1",
+                    "kind": "PropagationPolicy",
+                    "namespace": "default",
+                    "name": "web-pp",
+                },
+            ],
         }
     }
     mirror.published(PROPAGATION, seq=1, document=handler)
@@ -187,6 +198,7 @@ def test_workload_and_propagation_observations_are_composed_when_read_as_the_bin
     assert entry is not None
     entry.handler = handler
     t.propagation_changed(PROPAGATION, entry)
+    assert writer.awaiting == {WEB, POLICY}  # what it wrote has no intent of its own: not looked up
     writer.requested.clear()
 
     built: list[str] = []

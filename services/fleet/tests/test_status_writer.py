@@ -398,3 +398,36 @@ def test_the_mirror_knows_its_own_messages_from_the_raw_delivery(mirror: StatusM
     assert not mirror.known(*raw(8, OWN))  # newer than what was recorded
     other = subjects.status(address(1))
     assert not mirror.known(other.encode(), raw(3, OWN)[1], raw(3, OWN)[2])
+
+
+async def test_an_object_a_propagation_wrote_is_not_looked_up() -> None:
+    """A Propagation's status names the object among what it wrote: no intent of its own, so
+    the KV store is not asked; an intent's status for it after all is the base from then on."""
+    desired = Desired()
+    writer_box: list[StatusWriter] = []
+
+    def on_message(at: subjects.ObjectAddress, entry: mirror_module.Entry) -> None:
+        if entry.handler is not None:
+            writer_box[0].intent_seen(at)
+        writer_box[0].request(at)
+
+    mirror = StatusMirror(cast(Any, None), own_source=OWN, on_message=on_message)
+    async with writing(mirror, workers=2, coalesce=timedelta(0), desired=desired) as (writer, recorder, observations):
+        writer_box.append(writer)
+        writer.written_by_propagation(ADDRESS)
+        assert writer.awaits_intent(ADDRESS)  # a policy's steps request nothing
+        observations.put(ADDRESS, observation("Scheduled"))
+        writer.request(ADDRESS)
+        await eventually(lambda: _count_at_least(recorder, 1))
+        assert recorder.sent[-1][1] == {**DOCUMENT, "status": {"phase": "Scheduled"}}
+        assert desired.lookups == 0
+
+        processor = {**DOCUMENT, "spec": {"replicas": 3}, "status": {"phase": "Applied"}}
+        subject = subjects.status(ADDRESS)
+        await mirror._on_msg(cast(Any, Delivery(subject, 10, "kurator/fleet/test", orjson.dumps(processor))))
+        await eventually(lambda: _count_at_least(recorder, 2))
+        assert recorder.sent[-1][1] == {**processor, "status": {"phase": "Scheduled"}}
+        assert not writer.awaits_intent(ADDRESS)
+        writer.written_by_propagation(ADDRESS)  # an intent's status is known: nothing to skip
+        assert not writer.awaits_intent(ADDRESS)
+        assert desired.lookups == 0

@@ -183,7 +183,16 @@ class BindingTracker:
         self._written[address] = written
         for ref in written:
             self._propagation_of[ref] = address
+            if (held := self._written_address(ref)) is not None:
+                self._writer.written_by_propagation(held)
         self._refresh_owner_addresses([address])
+
+    @staticmethod
+    def _written_address(ref: Ref) -> subjects.ObjectAddress | None:
+        """The status subject of an object a Propagation wrote, when the watchers observe it."""
+        if ref.kind in ("PropagationPolicy", "ClusterPropagationPolicy"):
+            return policy_address(ref)
+        return workload_address(ref)
 
     # --- observing -------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ compose the document and publish it if it differs from the latest on the bus:
   message may still be on its way); else the object as Karmada shows it. A key found absent
   from the KV store is remembered as such until the mirror shows an intent's status for the
   object (:meth:`StatusWriter.intent_seen`): templates and policies a Propagation wrote never
-  have an intent of their own, and every step of their bindings would look them up again;
+  have an intent of their own, and every step of their bindings would look them up again.
+  Those a Propagation's status names are not looked up at all
+  (:meth:`StatusWriter.written_by_propagation`);
 * the status is :func:`kurator_fleet.observed.merge` of that base and the observation.
 
 Requests for one object are coalesced and never run concurrently, and each run reads the
@@ -202,6 +204,22 @@ class StatusWriter:
         entry = self._mirror.get(address)
         return entry is None or entry.handler is None
 
+    def written_by_propagation(self, address: subjects.ObjectAddress) -> None:
+        """A Propagation's status names ``address`` among what it wrote: an object with no
+        intent of its own, so its record is not looked up (as after a miss). Should an intent
+        for it come after all, its status brings it back (:meth:`intent_seen`, and the runner
+        requests it), and the periodic sweep repairs anything else."""
+        if address in self._retiring:
+            return
+        entry = self._mirror.get(address)
+        if entry is None or entry.handler is None:
+            self._remember_no_record(address)
+
+    def _remember_no_record(self, address: subjects.ObjectAddress) -> None:
+        if len(self._no_record) >= _REMEMBERED_MISSES:
+            self._no_record.clear()
+        self._no_record.add(address)
+
     def intent_seen(self, address: subjects.ObjectAddress) -> None:
         """The intent processor published a status of ``address``: its record, if it ever
         matters again (the mirror forgetting that status), is looked up afresh."""
@@ -313,9 +331,7 @@ class StatusWriter:
                 if entry is None or entry.handler is None:
                     # Only while no intent's status is known: one that arrived meanwhile may
                     # follow a record written after the lookup.
-                    if len(self._no_record) >= _REMEMBERED_MISSES:
-                        self._no_record.clear()
-                    self._no_record.add(address)
+                    self._remember_no_record(address)
             elif found.record.deleted:
                 return
             else:
