@@ -126,6 +126,7 @@ _SHAPES: dict[tuple[int, Hashable], tuple[PatchMeta, FieldSet, bool]] = {}
 _SHAPES_KEPT: Final = 2048
 
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS: Final = (dict, list)
 
 
 def field_shape(value: Any, node: PatchMeta) -> Hashable | None:
@@ -159,6 +160,9 @@ def _dict_shape(value: dict[str, Any], node: PatchMeta) -> tuple[Any, ...] | Non
     parts: list[Any] = []
     append = parts.append
     for key, sub in value.items():
+        if not isinstance(sub, _CONTAINERS):
+            append(key)  # a leaf: most entries (labels, annotations, requests, ...)
+            continue
         if isinstance(sub, dict):
             if not sub:
                 append(key)
@@ -169,7 +173,7 @@ def _dict_shape(value: dict[str, Any], node: PatchMeta) -> tuple[Any, ...] | Non
                 append(key)
                 continue
             below = _dict_shape(sub, child)
-        elif isinstance(sub, list):
+        else:
             child = fixed if fields is None else fields.get(key, ANY)
             assert child is not None
             if child.kind != "list" or child.list_type == "atomic":
@@ -179,9 +183,6 @@ def _dict_shape(value: dict[str, Any], node: PatchMeta) -> tuple[Any, ...] | Non
                 append((key, None))
                 continue
             below = _list_shape(sub, child)
-        else:
-            append(key)
-            continue
         if below is None:
             return None
         append((key, below))
