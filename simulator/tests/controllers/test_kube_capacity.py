@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -51,7 +52,7 @@ def test_incremental_packing_matches_a_fresh_one() -> None:
     nodes = [_node("n-0", "4", 10, gpu=2), _node("n-1", "2", 8, zone="b"), _node("n-2", "8", 20, gpu=1)]
     demands: list[kube_capacity.Demand] = []
     cache = kube_capacity.DemandCache()
-    previous: dict[kube_capacity.WorkloadKey, int] = {}
+    previous: Mapping[kube_capacity.WorkloadKey, int] = {}
     for step in range(300):
         roll = rng.random()
         if roll < 0.5 or not demands:
@@ -160,7 +161,7 @@ def test_a_member_packing_followed_through_the_history_matches_a_fresh_one(histo
     for i in range(3):
         store.create(nodes, None, node(f"node-{i}", 6))
     cache = kube_capacity.DemandCache()
-    previous: dict[kube_capacity.WorkloadKey, int] = {}
+    previous: Mapping[kube_capacity.WorkloadKey, int] = {}
     for step in range(300):
         names = [str(o["metadata"]["name"]) for o in store.iter_raw(deployments)]
         roll = rng.random()
