@@ -4,6 +4,8 @@ Owns ``to_field_set`` (the paths an object sets), ``compare`` (added / modified 
 paths between two versions), ``merge`` (an apply configuration laid over a live object),
 ``remove_items`` and ``ensure_named_fields_are_members``: ports of SMD's ``tofieldset.go``,
 ``compare.go``/``merge.go``, ``remove.go`` and ``fieldpath.Set.EnsureNamedFieldsAreMembers``.
+Field sets are found again by the object's shape (``field_shape``: what they depend on, leaf
+values left out), so objects of one shape share one set.
 
 SMD walks *typed* values, where a non-pointer, non-omitempty field is never absent (it holds its
 zero value), so it is never recorded as added as a whole. On dicts we know this only from the
