@@ -9,6 +9,7 @@ turns both into :class:`Reason` objects whose ``field`` is a JSON path such as
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final, Literal
@@ -120,8 +121,11 @@ _QUALIFIED_NAME: Final = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$
 _LABEL_VALUE: Final = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
+@functools.lru_cache(maxsize=4096)
 def dns_label_error(value: str, *, max_length: int = 63) -> str | None:
-    """Why ``value`` is not an RFC 1123 label, or ``None`` if it is one."""
+    """Why ``value`` is not an RFC 1123 label, or ``None`` if it is one.
+
+    Cached: namespaces and container names repeat from object to object."""
     if not value:
         return "must not be empty"
     if len(value) > max_length:
@@ -148,8 +152,11 @@ def dns_subdomain_error(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def label_key_error(key: str) -> str | None:
-    """Why ``key`` is not a valid label/annotation key (``[prefix/]name``)."""
+    """Why ``key`` is not a valid label/annotation key (``[prefix/]name``).
+
+    Cached: the same few keys (``app``, ``kurator.dev/...``) come with every object."""
     prefix, _, name = key.rpartition("/")
     if prefix:
         err = dns_subdomain_error(prefix)
