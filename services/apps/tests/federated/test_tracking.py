@@ -337,3 +337,26 @@ def test_a_record_from_the_bucket_is_parsed_when_asked_for(seed_fd: Obj) -> None
     assert idx.record_fd(doc, generation=3, deleted=True)
     assert idx.fd(*AT) is None
     assert not idx.knows_fd(*AT)
+
+
+def test_a_propagation_status_showing_nothing_new_changes_nothing(state: tracker.Tracker) -> None:
+    doc = propagation_status(generation=1, fd_generation=1)
+    state.fleet(AT, observed.fleet_view(doc))
+    assert AT in state.dirty
+    state.dirty.clear()
+    doc["status"]["placements"][0]["phase"] = "Progressing"  # a phase the status does not show
+    state.fleet(AT, observed.fleet_view(doc))
+    assert AT not in state.dirty
+    doc["status"]["placements"][1]["clusters"] = [{"name": "cluster-beijing"}]  # where a companion went
+    state.fleet(AT, observed.fleet_view(doc))
+    assert AT in state.dirty
+    state.dirty.clear()
+    state.fleet(AT, None)  # the fleet holds no Propagation any more
+    assert AT in state.dirty
+    state.dirty.clear()
+    state.fleet(AT, observed.fleet_view(doc))  # and again: the same view as before it went is news
+    assert AT in state.dirty
+    assert (
+        observed.fleet_view(propagation_status(generation=2, fd_generation=3, observed_generation=1)).generation is None
+    )
+    assert observed.fleet_view(propagation_status(generation=2, fd_generation=3)).generation == 3

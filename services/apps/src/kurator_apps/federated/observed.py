@@ -76,23 +76,26 @@ def owner_of(document: Mapping[str, Any]) -> tuple[str, str] | None:
 def fleet_view(document: Mapping[str, Any]) -> FleetView:
     st = document.get("status") or {}
     meta = document.get("metadata") or {}
-    applied = st.get("observedGeneration") is not None and st.get("observedGeneration") == meta.get("generation")
-    placed = tuple(
-        Placed(
-            kind=str((line.get("resource") or {}).get("kind", "")),
-            name=str((line.get("resource") or {}).get("name", "")),
-            clusters=tuple(str(c.get("name")) for c in line.get("clusters") or () if c.get("name")),
-            phase=str(line.get("phase", "")),
-        )
-        for line in st.get("placements") or ()
-    )
     held = meta.get("generation")
+    observed = st.get("observedGeneration")
+    placed = []
+    for line in st.get("placements") or ():
+        resource = line.get("resource") or {}
+        placed.append(
+            Placed(
+                kind=str(resource.get("kind", "")),
+                name=str(resource.get("name", "")),
+                clusters=tuple([str(c.get("name")) for c in line.get("clusters") or () if c.get("name")]),
+                phase=str(line.get("phase", "")),
+            )
+        )
+    annotations = meta.get("annotations") or {}
     return FleetView(
-        generation=propagation.generation_of(dict(document)) if applied else None,
+        generation=propagation.generation_in(annotations) if observed is not None and observed == held else None,
         phase=str(st.get("phase") or "Pending"),
-        placed=placed,
+        placed=tuple(placed),
         held=held if isinstance(held, int) else None,
-        content={"metadata": {"annotations": meta.get("annotations") or {}}, "spec": document.get("spec") or {}},
+        content={"metadata": {"annotations": annotations}, "spec": document.get("spec") or {}},
     )
 
 

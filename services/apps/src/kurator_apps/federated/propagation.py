@@ -63,7 +63,12 @@ def document(fd: apps.FederatedDeployment, planned: plan.FederatedPlan, *, gener
 
 def generation_of(document: dict[str, Any]) -> int | None:
     """The FederatedDeployment generation a Propagation (as the fleet shows it) was made from."""
-    raw = ((document.get("metadata") or {}).get("annotations") or {}).get(GENERATION_ANNOTATION)
+    return generation_in((document.get("metadata") or {}).get("annotations") or {})
+
+
+def generation_in(annotations: Mapping[str, Any]) -> int | None:
+    """:func:`generation_of` from the Propagation's annotations."""
+    raw = annotations.get(GENERATION_ANNOTATION)
     try:
         return int(raw) if raw is not None else None
     except ValueError:

@@ -131,6 +131,8 @@ class Tracker:
         self._sent: dict[At, _Proposal | str] = {}
         """What this replica sent as each Propagation: the proposal itself, or its fingerprint."""
         self._fleet: dict[At, observed.FleetView] = {}
+        self._fleet_shown: dict[At, tuple[Any, ...]] = {}
+        """:func:`_shown` of each view in ``_fleet`` (worked out as it comes)."""
         self._members: dict[At, tuple[observed.Member, ...]] = {}
         self._previous: dict[At, status.AppStatus] = {}
         self._evaluated: dict[At, _Evaluated] = {}
@@ -174,13 +176,15 @@ class Tracker:
         """The fleet's status of ``at``'s Propagation (``None``: it has none). A status that says
         nothing new (the fleet re-publishing details the status does not show) changes nothing."""
         if view is None:
+            self._fleet_shown.pop(at, None)
             if self._fleet.pop(at, None) is None:
                 return
         else:
-            before = self._fleet.get(at)
+            shown = _shown(view)
             self._fleet[at] = view
-            if before is not None and _shown(before) == _shown(view):
+            if self._fleet_shown.get(at) == shown:
                 return
+            self._fleet_shown[at] = shown
         self.touch(at)
 
     def deployment(self, at: At, members: tuple[observed.Member, ...] | None) -> None:
@@ -266,6 +270,7 @@ class Tracker:
         """The FederatedDeployment is deleted: no more status for it."""
         self._deleted.add(at)
         self._fleet.pop(at, None)
+        self._fleet_shown.pop(at, None)
         self._members.pop(at, None)
         self._previous.pop(at, None)
         self._evaluated.pop(at, None)
