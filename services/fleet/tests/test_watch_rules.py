@@ -100,6 +100,27 @@ def test_observed_status_cache() -> None:
     assert cache.get(address) is None
 
 
+def test_an_observation_held_as_how_to_build_it_is_built_once_when_read() -> None:
+    cache = observed.ObservedStatus()
+    address = subjects.ObjectAddress("fleet", "deployment", "default", "web")
+    built: list[str] = []
+
+    def build() -> observed.Observation:
+        built.append("built")
+        return observed.Observation(owner=OWNER, fields={"placement": {}}, phase="Scheduled")
+
+    cache.defer(address, build)
+    assert address in cache  # asking whether there is one builds nothing
+    assert built == []
+    found = cache.get(address)
+    assert found is not None
+    assert found.phase == "Scheduled"
+    assert cache.get(address) is found
+    assert built == ["built"]
+    assert cache.discard(address) is found
+    assert address not in cache
+
+
 # --- clusters -----------------------------------------------------------------------------
 
 

@@ -120,6 +120,10 @@ class ObservedStatus:
         built = self._by_address[address] = found()  # type: ignore[operator]
         return built
 
+    def __contains__(self, address: object) -> bool:
+        """Whether ``address`` has an observation (without building one held as how to)."""
+        return address in self._by_address
+
     def put(self, address: subjects.ObjectAddress, observation: Observation) -> bool:
         """Remember ``observation``; whether it differs from the one held before."""
         if self._by_address.get(address) == observation:

@@ -156,7 +156,7 @@ class Watchers:
         for address in self.observations.addresses():
             self.writer.request(address)
         for address, entry in self.mirror.items():
-            if self.observations.get(address) is not None:
+            if address in self.observations:
                 continue
             latest = (entry.latest or {}).get("status") or {}
             if latest.get("phase") == "Deleted" or entry.handler_deleted:
@@ -189,5 +189,5 @@ class Watchers:
             self.bindings.propagation_changed(address, entry)
         elif address.kind == "attachedcluster":
             self.clusters.attached_changed(address)
-        if self.observations.get(address) is not None:
+        if address in self.observations:  # built when the writer reads it, not here
             self.writer.request(address)
