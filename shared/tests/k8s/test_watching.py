@@ -244,6 +244,25 @@ async def test_requested_relist_repeats_nothing_unchanged(tmp_path: Path) -> Non
             await until(lambda: ("ADDED", "b") in rec.events(), message="b after re-list")
 
 
+async def test_a_relist_asked_for_between_the_list_and_the_watch_is_not_lost(tmp_path: Path) -> None:
+    """Asked for while no stream is open (the consumer holds the Synced item), the re-list still
+    comes at once, not after the next stream ends (``timeoutSeconds`` later)."""
+    async with testing.serve() as sim, kube_for(sim, tmp_path) as api:
+        Store(sim.fleet).create("a")
+        state = watching.WatchState()
+        items = watching.continuous_watch(api, CONFIGMAPS, namespace="default", state=state, settings=FAST)
+        try:
+            async with asyncio.timeout(5):  # the stream itself would last FAST.timeout_seconds (30)
+                assert isinstance(await anext(items), watching.ObjectEvent)
+                assert isinstance(await anext(items), watching.Synced)
+                state.request_relist()
+                again = await anext(items)
+            assert isinstance(again, watching.Synced)
+            assert not again.initial
+        finally:
+            await items.aclose()
+
+
 async def test_bookmarks_move_the_resume_version(tmp_path: Path) -> None:
     """Writes to other resources move the server's version; bookmarks carry it to an idle watch."""
     async with testing.serve() as sim, kube_for(sim, tmp_path) as api:

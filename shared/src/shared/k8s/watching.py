@@ -228,6 +228,8 @@ async def watch_objs(
     response = await _get(api, resource.path(namespace=namespace), query, limits=timeout)
     state._response = response
     try:
+        if state._relist:
+            return  # asked for while this request was on its way (nothing to close then): list now
         if response.status != 200:
             raise _error(response.status, await response.read())
         buffer = b""
