@@ -11,13 +11,20 @@ VirtualService it handles next already sees it).
 
 Each feed reads a snapshot first (:attr:`StatusFeed.synced` is set after it), then follows
 the stream; messages already seen in the snapshot arrive again and change nothing.
+
+The snapshot is the fleet as the bus held it at that moment, which right after start-up is
+not yet the fleet: a fleet service starting at the same time publishes its clusters' statuses
+one by one after it has listed them, so the first of them can arrive alone. Judging a subset
+then would call a ready cluster missing. :meth:`FleetView.caught_up` waits (bounded) until
+the view has read the snapshot, knows a cluster, and has seen no membership or readiness
+change for a moment: the burst of a starting fleet service has been read.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from nats.js import JetStreamContext
@@ -29,6 +36,10 @@ from shared.contracts import status, subjects
 from shared.contracts.models import istio
 
 log = structlog.get_logger(__name__)
+
+SETTLE_SECONDS: Final = 0.5
+"""How long the fleet view must see no change before it counts as caught up (see the module
+docstring): a starting fleet service publishes its clusters within milliseconds of each other."""
 
 
 class StatusFeed:
@@ -83,9 +94,38 @@ class FleetView(StatusFeed):
     def __init__(self, js: JetStreamContext) -> None:
         super().__init__(js, subjects.statuses("fleet", "cluster"))
         self._clusters: dict[str, MemberCluster] = {}
+        self._caught_up = False
 
     def clusters(self) -> tuple[MemberCluster, ...]:
         return tuple(self._clusters.values())
+
+    async def caught_up(self, timeout_seconds: float, *, settle_seconds: float = SETTLE_SECONDS) -> bool:
+        """Wait until the view has caught up with the stream (see the module docstring): the
+        snapshot read, a cluster known, then no change for ``settle_seconds``. ``False`` when
+        ``timeout_seconds`` passed first (an empty fleet, or one that never stops changing).
+        Once caught up it stays so: later changes are the fleet changing, not start-up."""
+        if self._caught_up:
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_seconds
+        try:
+            await asyncio.wait_for(self.synced.wait(), timeout_seconds)
+            await asyncio.wait_for(self.non_empty(), max(deadline - loop.time(), 0.0))
+            seen = self.version
+            while True:
+                left = deadline - loop.time()
+                if left <= 0:
+                    return False
+                try:
+                    seen = await asyncio.wait_for(self.changed(seen), min(settle_seconds, left))
+                except TimeoutError:
+                    if settle_seconds <= left:
+                        break  # quiet for settle_seconds: caught up
+                    return False
+        except TimeoutError:
+            return False
+        self._caught_up = True
+        return True
 
     async def non_empty(self) -> None:
         """Return once at least one cluster is known."""

@@ -19,7 +19,6 @@ makes harmless.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -129,7 +128,10 @@ class Traffic:
 
     async def follow_fleet(self) -> None:
         """Plan every object again whenever the fleet changes (run in one replica)."""
+        # Not before the view has caught up: a resync against a fleet half read would publish
+        # every VirtualService Degraded, then Applied again a moment later.
         await self._fleet.synced.wait()
+        await self._fleet.caught_up(_SYNC_TIMEOUT_SECONDS)
         seen = self._fleet.version
         while True:
             await self.resync()
@@ -198,11 +200,11 @@ class Traffic:
     async def _synced(self) -> None:
         if not await self._fleet.wait_synced(_SYNC_TIMEOUT_SECONDS):
             raise errors.RetryableError("the fleet's cluster statuses have not been read yet")
-        # Just after start-up the fleet service may not have reported any cluster yet: give it
-        # a moment rather than answer "no primary". A fleet that stays empty is answered as is.
-        if not self._fleet.clusters():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._fleet.non_empty(), _SYNC_TIMEOUT_SECONDS)
+        # Just after start-up the fleet service may have reported none or only some of its
+        # clusters: judged now, a ready cluster not read yet would be called missing (Degraded).
+        # Wait for the view to catch up; a fleet that stays empty (or keeps changing) is
+        # answered as it is at the bound, and follow_fleet corrects the status as it changes.
+        await self._fleet.caught_up(_SYNC_TIMEOUT_SECONDS)
 
     def _plan(self, vs: istio.VirtualService) -> derive.TrafficPlan:
         namespace = vs.metadata.namespace or "default"
