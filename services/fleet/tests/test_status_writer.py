@@ -5,9 +5,9 @@ last observation (and a change after it one more); a busy writer holds back deta
 transient states (not milestones) until the next step, the settle time or quiet; the
 watchers' own message delivered before its acknowledgement is not decoded, the
 acknowledgement records it (and the read loop may drop it as received); another
-publisher's message still is; a key the desired-state
-store does not hold is looked up once, not on every change, and an intent that comes later
-is still found.
+publisher's message still is; a stopping writer publishes what it holds, then its events;
+a key the desired-state store does not hold is looked up once, not on every change, and an
+intent that comes later is still found.
 """
 
 from __future__ import annotations
@@ -42,10 +42,14 @@ class Recorder:
 
     def __init__(self) -> None:
         self.sent: list[tuple[subjects.ObjectAddress, dict[str, Any]]] = []
+        self.events: list[str] = []
 
     async def status(self, address: subjects.ObjectAddress, document: Any, **_: Any) -> PubAck:
         self.sent.append((address, document))
         return PubAck(stream="KURATOR_STATUS", seq=len(self.sent))
+
+    async def event(self, *, kind: str, name: str, **_: Any) -> None:
+        self.events.append(f"{kind}.{name}")
 
 
 class NoDesired:
@@ -283,6 +287,46 @@ async def test_a_quiet_writer_holds_nothing(busy: tuple[StatusWriter, Recorder, 
 
 async def _count_at_least_at(recorder: Recorder, at: subjects.ObjectAddress, n: int) -> bool:
     return len(documents(recorder, at)) >= n
+
+
+async def test_a_stopping_writer_publishes_what_it_holds_then_its_events(mirror: StatusMirror) -> None:
+    """The lease lost or the service stopping: statuses waiting for their window or held back
+    go out, then the events not yet published, so the next lease holder finds them on the bus."""
+    recorder = Recorder()
+    observations = observed.ObservedStatus()
+    writer = StatusWriter(
+        publisher=cast(Any, recorder),
+        mirror=mirror,
+        observations=observations,
+        desired=cast(Any, NoDesired()),
+        deleted_linger=timedelta(seconds=1),
+        workers=1,
+        coalesce=timedelta(milliseconds=50),
+        settle=timedelta(seconds=60),
+    )
+    task = asyncio.create_task(writer.run())
+    await asyncio.sleep(0)  # the workers wait for requests
+    web, api = address(0), address(1)
+    observations.put(web, placed("Scheduled"))
+    writer.request(web)
+    await _load(writer, observations, windows=4, first=100)  # busy: a detail of web is held
+    await eventually(lambda: _count_at_least_at(recorder, web, 1))
+    observations.put(web, placed("Scheduled", ready=1))
+    writer.request(web)
+    await _load(writer, observations, windows=2, first=200)
+    assert len(documents(recorder, web)) == 1  # held
+    observations.put(api, placed("Available"))
+    writer.request(api)  # waiting for its window
+    writer.emit("cluster", "joined", {"cluster": "c"})
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert documents(recorder, api) == []
+
+    await writer.flush()
+    assert [st["placement"]["readyReplicas"] for st in documents(recorder, web)] == [0, 1]
+    assert [st["phase"] for st in documents(recorder, api)] == ["Available"]
+    assert recorder.events == ["cluster.joined"]  # once: by the events' worker or by the flush
 
 
 async def test_own_message_delivered_before_its_ack_is_not_decoded(mirror: StatusMirror) -> None:

@@ -1,5 +1,6 @@
 """The watch side's lifecycle on the real bus and the simulator (20x faster than real time):
-the lease moving to another replica, objects leaving Karmada, objects nobody applied as an
+the lease moving to another replica (a replica stopping before its statuses went out
+publishes them first), objects leaving Karmada, objects nobody applied as an
 intent, statuses published without the latest observation, the Propagation's placements,
 and the level-triggered resync.
 
@@ -10,7 +11,9 @@ to change without an intent (a cluster unjoined, a template applied with kubectl
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from kurator_fleet import extensions
+from kurator_fleet.watchers import config
 from kurator_sim import app, testing
 from kurator_sim.settings import SimSettings
 from shared.bus import client, reader
@@ -149,10 +153,6 @@ async def test_the_lease_moves_and_nothing_is_announced_twice(
     async with contextlib.AsyncExitStack() as first:
         await first.enter_async_context(replica(nats_url, kubeconfig, "a"))
         await until(lambda: len(events.named("cluster.joined")) == members, message="joined", timeout_seconds=15)
-        # What b carries on from is the clusters' statuses on the bus: an event goes out at once,
-        # the status it belongs to after the writer's coalescing, so wait for those too.
-        for name in running.fleet.members:
-            await eventually(lambda n=name: phase_of(nc, cluster(n), "Ready"), timeout_seconds=15, message=name)
         async with replica(nats_url, kubeconfig, "b"):
             await first.aclose()
             running.fleet.member(STAGING).faults.down = True
@@ -160,6 +160,34 @@ async def test_the_lease_moves_and_nothing_is_announced_twice(
             assert notready[0]["cluster"] == STAGING
             doc = await eventually(lambda: phase_of(nc, cluster(STAGING), "NotReady"), message="NotReady")
             assert doc["status"]["ready"] is False
+    assert len(events.named("cluster.joined")) == members
+
+
+async def test_a_replica_stopping_before_its_statuses_went_out_publishes_them_first(
+    sim: tuple[app.Running, Path], nats_url: str, nc: Client, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster's ``joined`` goes out at once, its status after the writer's window; a replica
+    stopping in between publishes the statuses before it gives the lease up, so the next holder
+    does not announce the clusters again."""
+    running, kubeconfig = sim
+    members = len(running.fleet.members)
+    settings = config.WatcherSettings.from_service
+
+    def slow(service_settings: Any) -> config.WatcherSettings:
+        # A window far longer than the test needs to stop a: no status can be out by then.
+        return dataclasses.replace(settings(service_settings), coalesce=timedelta(seconds=30))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(config.WatcherSettings, "from_service", staticmethod(slow))
+        async with replica(nats_url, kubeconfig, "a"):
+            await until(lambda: len(events.named("cluster.joined")) == members, message="joined", timeout_seconds=15)
+            assert all([await status_of(nc, cluster(name)) is None for name in running.fleet.members])
+    for name in running.fleet.members:  # published by a on its way out
+        await phase_of(nc, cluster(name), "Ready")
+    async with replica(nats_url, kubeconfig, "b"):
+        running.fleet.member(STAGING).faults.down = True
+        notready = await until(lambda: events.named("cluster.notready"), message="b reports", timeout_seconds=20)
+        assert notready[0]["cluster"] == STAGING
     assert len(events.named("cluster.joined")) == members
 
 

@@ -32,6 +32,13 @@ is quiet (the average falls under a quarter of that, or two windows pass without
 everything held goes out: held back is only ever "later, with more news", never "not at all".
 With ``settle`` 0 or no window, nothing is held.
 
+When the writer stops (the lease is lost or the service stops), :meth:`StatusWriter.flush`
+publishes what it still holds before the lease is given up: the statuses waiting for their
+window, held back or cut off mid-publish, then the events not yet out. Events go out at once
+and statuses after the window, and the replica taking over judges transitions against the
+statuses on the bus (:mod:`.signals`): without the flush, a cluster whose ``joined`` went out
+but whose status did not would be announced again.
+
 Objects no intent created get a final ``Deleted`` status when they vanish, purged from the
 last-value cache after a linger, as the processor does for deleted intents. Objects whose
 processor status says ``Deleted`` are left alone: the processor is removing them.
@@ -61,6 +68,9 @@ _LOAD_WEIGHT = 0.25
 """Weight of the newest window in the writer's load average (about the last four windows count)."""
 _REMEMBERED_MISSES = 65_536
 """Objects remembered as having no desired record; past that the memory starts afresh."""
+FLUSH_SECONDS = 5.0
+"""How long a stopping writer may take to publish what it holds: within the lease's
+:data:`shared.bus.lease.STOP_SECONDS`, so the lease is given up after the flush, not during it."""
 
 
 class StatusWriter:
@@ -103,6 +113,10 @@ class StatusWriter:
         """``_held_since`` in time order: the windows let go what has waited ``settle``, no timer each."""
         self._busy: set[subjects.ObjectAddress] = set()
         self._again: set[subjects.ObjectAddress] = set()
+        self._cut_off: set[subjects.ObjectAddress] = set()
+        """Objects whose worker was cancelled mid-run: their message may not have gone out."""
+        self._stopping = False
+        """Flushing: nothing is held back any more."""
         self._events: asyncio.Queue[tuple[str, str, dict[str, Any], str | None]] = asyncio.Queue()
         self._purges: set[asyncio.Task[None]] = set()
         self._retiring: dict[subjects.ObjectAddress, Mapping[str, Any] | None] = {}
@@ -173,7 +187,7 @@ class StatusWriter:
 
     def _hold(self, address: subjects.ObjectAddress, observation: observed.Observation, entry: Entry | None) -> bool:
         """Whether to hold this change back for now (see the module docstring): then it is parked."""
-        if not self._loaded or self._settle <= 0 or observation.milestone is None:
+        if self._stopping or not self._loaded or self._settle <= 0 or observation.milestone is None:
             return False
         if not observation.transient:
             shown = self._shown.get(address)
@@ -306,6 +320,7 @@ class StatusWriter:
                     try:
                         await self._sync(address)
                     except asyncio.CancelledError:
+                        self._cut_off.add(address)
                         raise
                     except Exception:
                         log.warning("watchers.publish_failed", subject=subjects.status(address), exc_info=True)
@@ -370,6 +385,61 @@ class StatusWriter:
         self._mirror.published(address, seq=ack.seq, document=composed)
         self._shown[address] = (observation.milestone, ack.seq)
         self.published += 1
+
+    async def flush(self) -> None:
+        """Publish what the writer still holds, once :meth:`run` has stopped (see the module
+        docstring): pending statuses as they are now (none held back), then the events not
+        yet published. At most :data:`FLUSH_SECONDS`; what is left then is logged and dropped
+        (the next lease holder's sweep repairs statuses, but would announce such a cluster
+        again)."""
+        self._stopping = True
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        queued: list[subjects.ObjectAddress] = []
+        while not self._queue.empty():
+            queued.append(self._queue.get_nowait())
+        # Cut off first: those were asked for before anything still queued or waiting.
+        owed = list(dict.fromkeys([*self._cut_off, *self._again, *queued, *self._waiting, *self._parked]))
+        self._waiting.clear()
+        self._parked.clear()
+        self._again.clear()
+        self._cut_off.clear()
+        self._queued.clear()
+        events: list[tuple[str, str, dict[str, Any], str | None]] = []
+        while not self._events.empty():
+            events.append(self._events.get_nowait())
+        if not owed and not events:
+            return
+        todo = iter(owed)
+        sent = 0
+
+        async def drain() -> None:
+            for address in todo:  # shared by the drains: each object once
+                try:
+                    await self._sync(address)
+                except Exception:
+                    log.warning("watchers.flush_failed", subject=subjects.status(address), exc_info=True)
+
+        try:
+            async with asyncio.timeout(FLUSH_SECONDS):
+                # Statuses first: they are what a replica taking over carries on from.
+                async with asyncio.TaskGroup() as tg:
+                    for i in range(min(self._workers, len(owed))):
+                        tg.create_task(drain(), name=f"watchers-flush-{i}")
+                for kind, name, payload, ce_subject in events:  # one at a time: in the order emitted
+                    try:
+                        await self._publisher.event(
+                            service=SERVICE, kind=kind, name=name, payload=payload, ce_subject=ce_subject
+                        )
+                    except Exception:
+                        log.warning("watchers.event_failed", kind=kind, event=name, exc_info=True)
+                    sent += 1
+        except TimeoutError:
+            log.warning("watchers.flush_incomplete", statuses=len(owed), events=len(events), events_done=sent)
+        finally:
+            for task in list(self._purges):
+                task.cancel()
 
     async def _publish_events(self) -> None:
         while True:

@@ -6,6 +6,10 @@ into observations and the writer publishes what changes. Once every watch has li
 then every ``resync`` period (DESIGN 3, level-triggered repair), :meth:`Watchers.sweep`
 compares everything: each watch lists again, the mirror is read again from the bus, every
 observation is checked against it, and subjects whose object is gone are retired.
+
+On the way out (the lease lost, the service stopping) the writer first publishes what it
+still holds (:meth:`~.publishing.StatusWriter.flush`), so the next lease holder finds on the
+bus everything this one announced.
 """
 
 from __future__ import annotations
@@ -108,10 +112,15 @@ class Watchers:
                     tg.create_task(self._watch(resource, apply), name=f"watch-{resource.plural}")
                 tg.create_task(self._resync(), name="watchers-resync")
         finally:
-            await self.mirror.stop()
-            await self.publisher.js_publisher.stop()
-            # What this replica saw goes stale the moment it stops watching.
-            self.observations.clear()
+            try:
+                # Before the lease is given up (the lease waits for this task): a replica taking
+                # over judges events against the statuses on the bus, so none may stay behind.
+                await self.writer.flush()
+            finally:
+                await self.mirror.stop()
+                await self.publisher.js_publisher.stop()
+                # What this replica saw goes stale the moment it stops watching.
+                self.observations.clear()
 
     async def _watch(self, resource: resources.Resource, apply: Callable[[watching.WatchItem], None]) -> None:
         state = self._states.setdefault(resource.plural, watching.WatchState())
