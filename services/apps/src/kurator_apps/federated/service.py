@@ -14,7 +14,7 @@ from shared.runtime.extensions import Background, Extensions, ServiceContext
 
 
 def build(context: ServiceContext) -> Extensions:
-    state = tracker.Tracker(index.Index())
+    state = tracker.Tracker(index.Index(), fleet_settle=tracker.FLEET_SETTLE)
     fleet = fleet_bus.FleetPropagations(context.publisher)
     shared = handlers.Federated(state, fleet)
     companion = handlers.CompanionHandler(shared)

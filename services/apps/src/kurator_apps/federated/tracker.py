@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from kurator_apps.federated import index, observed, plan, propagation, status
 
@@ -119,10 +119,29 @@ class _Evaluated:
         return st.phase is not status.Phase.PROGRESSING or now - st.progressing_since <= deadline
 
 
+FLEET_SETTLE: Final = timedelta(seconds=0.5)
+"""How long the fleet's clusters must show no change before they count as known (the service's
+setting): right after start-up a fleet service starting too publishes its clusters' statuses one
+by one, and a plan or status judged after the first of them would call the others strangers."""
+
+_SETTLE_BOUND: Final = 10
+"""At most this many ``fleet_settle`` periods after the first cluster, the fleet counts as known."""
+
+
 class Tracker:
-    def __init__(self, idx: index.Index, *, progress_deadline: timedelta = status.DEFAULT_PROGRESS_DEADLINE) -> None:
+    def __init__(
+        self,
+        idx: index.Index,
+        *,
+        progress_deadline: timedelta = status.DEFAULT_PROGRESS_DEADLINE,
+        fleet_settle: timedelta = timedelta(0),
+    ) -> None:
+        """``fleet_settle``: see :data:`FLEET_SETTLE`; 0: the fleet is known with its first cluster."""
         self.index = idx
         self._deadline = progress_deadline
+        self._fleet_settle = fleet_settle.total_seconds()
+        self._settling: asyncio.TimerHandle | None = None
+        self._moving_since: float | None = None
         self._labels: dict[str, dict[str, str]] = {}
         self._labels_version = 0
         self._ready: dict[str, bool] = {}
@@ -145,7 +164,8 @@ class Tracker:
         self.dirty: set[At] = set()
         self.wake = asyncio.Event()
         self.fleet_known = asyncio.Event()
-        """Set once a member cluster has been seen: a selector cannot be judged before."""
+        """Set once the fleet's clusters have been read (a cluster seen, then no change for
+        ``fleet_settle``): a selector cannot be judged before, nor a named cluster called a stranger."""
 
     # -- what is learnt -----------------------------------------------------------------------
 
@@ -165,12 +185,37 @@ class Tracker:
         else:
             relabelled = self._labels.get(name) != labels
             self._labels[name] = dict(labels)
-            self.fleet_known.set()
         if relabelled:
             self._labels_version += 1
-        if relabelled or was_ready != self._ready.get(name):
+        moved = relabelled or was_ready != self._ready.get(name)
+        if not self.fleet_known.is_set() and (moved or self._fleet_settle <= 0):
+            self._fleet_moving()
+        if moved:
             for fd in self.index.fds():
                 self.touch((fd.namespace, fd.name))
+
+    def _fleet_moving(self) -> None:
+        """Before the fleet is known: a cluster came, left or changed; it is known once that stops."""
+        if self._fleet_settle <= 0:
+            self._fleet_settled()
+            return
+        if self._settling is not None:
+            self._settling.cancel()
+        loop = asyncio.get_running_loop()
+        if self._moving_since is None:
+            self._moving_since = loop.time()
+        if loop.time() - self._moving_since >= self._fleet_settle * _SETTLE_BOUND:
+            self._fleet_settled()  # a fleet that never stops changing is judged as it is
+            return
+        self._settling = loop.call_later(self._fleet_settle, self._fleet_settled)
+
+    def _fleet_settled(self) -> None:
+        self._settling = None
+        if not self._labels:
+            return  # every cluster seen has left: still nothing to judge by
+        self.fleet_known.set()
+        for fd in self.index.fds():  # judged with the fleet as it is now
+            self.touch((fd.namespace, fd.name))
 
     def fleet(self, at: At, view: observed.FleetView | None) -> None:
         """The fleet's status of ``at``'s Propagation (``None``: it has none). A status that says
@@ -385,7 +430,8 @@ class Tracker:
             if assigned:
                 desired = {name: n for name, n in assigned.items() if n is not None}
         failures = {m.name: m.failure for m in members if m.failure is not None and m.name in desired}
-        if self._labels and planned.exact:
+        known = bool(self._labels) and self.fleet_known.is_set()
+        if known and planned.exact:
             for name in desired:
                 if name not in self._labels and desired[name] > 0:
                     failures[name] = "not a member of the fleet"
@@ -407,7 +453,7 @@ class Tracker:
             unplaced,
             fleet.generation if current and fleet is not None else None,
             fleet.placed if current and fleet is not None and planned.companions else (),
-            bool(self._labels),
+            known,
         )
         last = self._evaluated.get(at)
         if last is not None and last.unchanged(inputs, planned, self._previous.get(at), now, self._deadline):
@@ -437,7 +483,7 @@ class Tracker:
         }
         body["companions"] = [self._companion(at, c, current) for c in planned.companions]
         # Before the fleet's clusters are known (start-up), every named cluster looks foreign.
-        warnings = [w for w in planned.warnings if self._labels or not w.startswith("not members of the fleet")]
+        warnings = [w for w in planned.warnings if known or not w.startswith("not members of the fleet")]
         if warnings:
             body["warnings"] = warnings
         self._evaluated[at] = _Evaluated(inputs, planned, moved.status, body)
