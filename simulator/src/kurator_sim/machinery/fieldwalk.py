@@ -15,7 +15,7 @@ the apiserver's unstructured objects) are recorded as added, which gives their `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -152,13 +152,18 @@ def field_shape(value: Any, node: PatchMeta) -> Hashable | None:
     return None
 
 
-def _dict_shape(value: dict[str, Any], node: PatchMeta) -> tuple[Any, ...] | None:
+def _members_of(node: PatchMeta) -> tuple[Mapping[str, PatchMeta] | None, PatchMeta | None]:
+    """How a map node's fields are typed: by name (a struct's ``fields``), or all alike
+    (``fixed``: a map's element type, or the node itself when its type is deduced)."""
     if node.deduced:
-        fields, fixed = None, node
-    elif node.kind == "struct":
-        fields, fixed = node.fields, None
-    else:
-        fields, fixed = None, (node.elem or ANY) if node.kind == "map" else ANY
+        return None, node
+    if node.kind == "struct":
+        return node.fields, None
+    return None, (node.elem or ANY) if node.kind == "map" else ANY
+
+
+def _dict_shape(value: dict[str, Any], node: PatchMeta) -> tuple[Any, ...] | None:
+    fields, fixed = _members_of(node)
     parts: list[Any] = []
     append = parts.append
     for key, sub in value.items():
@@ -266,12 +271,7 @@ def _fill(value: Any, node: PatchMeta, here: FieldSet) -> bool:
         # every object applied, and whether the node declares a field does not depend on which.
         field_name = PathElement.field_name
         declares = node.declares("")
-        if node.deduced:
-            fields, fixed = None, node
-        elif node.kind == "struct":
-            fields, fixed = node.fields, None
-        else:
-            fields, fixed = None, (node.elem or ANY) if node.kind == "map" else ANY
+        fields, fixed = _members_of(node)
         for key, sub in value.items():
             pe = field_name(key)
             child = fixed if fields is None else fields.get(key, ANY)
