@@ -348,19 +348,24 @@ async def test_own_message_delivered_before_its_ack_is_not_decoded(mirror: Statu
     assert entry.latest_seq == 8
 
 
+def _mirror_requesting(writer_box: list[StatusWriter]) -> StatusMirror:
+    """A mirror that tells the writer (once in ``writer_box``) of each message, as the watchers'
+    runner does with the processor's: an intent's status is seen, and the object requested."""
+
+    def on_message(at: subjects.ObjectAddress, entry: mirror_module.Entry) -> None:
+        if entry.handler is not None:
+            writer_box[0].intent_seen(at)
+        writer_box[0].request(at)
+
+    return StatusMirror(cast(Any, None), own_source=OWN, on_message=on_message)
+
+
 async def test_a_key_without_a_desired_record_is_looked_up_once_until_an_intent_shows_up() -> None:
     """Templates a Propagation wrote have no intent of their own: each binding step must not
     ask the KV store again. An intent's status on the bus ends that; so does its purge."""
     desired = Desired()
     writer_box: list[StatusWriter] = []
-
-    def on_message(at: subjects.ObjectAddress, entry: mirror_module.Entry) -> None:
-        # As the watchers' runner does with the processor's messages.
-        if entry.handler is not None:
-            writer_box[0].intent_seen(at)
-        writer_box[0].request(at)
-
-    mirror = StatusMirror(cast(Any, None), own_source=OWN, on_message=on_message)
+    mirror = _mirror_requesting(writer_box)
     async with writing(mirror, workers=2, coalesce=timedelta(0), desired=desired) as (writer, recorder, observations):
         writer_box.append(writer)
         for n, phase in enumerate(("Scheduled", "Progressing", "Available"), start=1):
@@ -449,13 +454,7 @@ async def test_an_object_a_propagation_wrote_is_not_looked_up() -> None:
     the KV store is not asked; an intent's status for it after all is the base from then on."""
     desired = Desired()
     writer_box: list[StatusWriter] = []
-
-    def on_message(at: subjects.ObjectAddress, entry: mirror_module.Entry) -> None:
-        if entry.handler is not None:
-            writer_box[0].intent_seen(at)
-        writer_box[0].request(at)
-
-    mirror = StatusMirror(cast(Any, None), own_source=OWN, on_message=on_message)
+    mirror = _mirror_requesting(writer_box)
     async with writing(mirror, workers=2, coalesce=timedelta(0), desired=desired) as (writer, recorder, observations):
         writer_box.append(writer)
         writer.written_by_propagation(ADDRESS)

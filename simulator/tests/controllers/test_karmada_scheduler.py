@@ -400,15 +400,20 @@ async def _registered_fleet() -> Fleet:
     return fleet
 
 
-async def test_alike_bindings_are_placed_once_and_get_what_the_engine_gives_each() -> None:
-    fleet = await _registered_fleet()
+def _counting_scheduler(fleet: Fleet) -> tuple[KarmadaScheduler, list[placement.ScheduleRequest]]:
+    """A scheduler whose engine runs are recorded."""
     calls: list[placement.ScheduleRequest] = []
 
     def counting(request: placement.ScheduleRequest) -> placement.ScheduleResult:
         calls.append(request)
         return placement.schedule(request)
 
-    scheduler = KarmadaScheduler(fleet=fleet, place=counting)
+    return KarmadaScheduler(fleet=fleet, place=counting), calls
+
+
+async def test_alike_bindings_are_placed_once_and_get_what_the_engine_gives_each() -> None:
+    fleet = await _registered_fleet()
+    scheduler, calls = _counting_scheduler(fleet)
     tie = _tie_placement("cluster-beijing", "cluster-shanghai")
     fingerprint = placement_fingerprint(tie)
     uids = [f"uid-{i}" for i in range(40)]
@@ -431,13 +436,7 @@ async def test_alike_bindings_are_placed_once_and_get_what_the_engine_gives_each
 
 async def test_a_changed_cluster_is_placed_afresh() -> None:
     fleet = await _registered_fleet()
-    calls: list[placement.ScheduleRequest] = []
-
-    def counting(request: placement.ScheduleRequest) -> placement.ScheduleResult:
-        calls.append(request)
-        return placement.schedule(request)
-
-    scheduler = KarmadaScheduler(fleet=fleet, place=counting)
+    scheduler, calls = _counting_scheduler(fleet)
     spec = {"clusterAffinity": {"labelSelector": {"matchLabels": {"tier": "gold"}}}}
     fingerprint = placement_fingerprint(spec)
     with pytest.raises(placement.NoFit):
