@@ -86,6 +86,7 @@ class _Connection(asyncio.Protocol):
         self._keep = True
         self._length = -1  # body length, -1 when chunked or delimited by the close
         self._chunked = False
+        self._chunks: _Chunks | None = None
         self._encoding = b""
         self._headed = False
 
@@ -172,8 +173,8 @@ class _Connection(asyncio.Protocol):
             del buffer[: end + 4]
         if self._method == "HEAD" or self._status in (204, 304):
             body = b""
-        elif self._chunked:
-            found = _dechunked(buffer)
+        elif self._chunks is not None:
+            found = self._chunks.body(buffer)
             if found is None:
                 return
             body = found
@@ -217,6 +218,7 @@ class _Connection(asyncio.Protocol):
         self._keep = b"keep-alive" in connection if version == "HTTP/1.0" else b"close" not in connection
         self._status, self._reason, self._raw = int(code), reason, raw
         self._chunked = b"chunked" in fields.get(b"transfer-encoding", b"")
+        self._chunks = _Chunks() if self._chunked else None
         length = fields.get(b"content-length")
         if self._chunked or length is None:
             self._length = -1
@@ -230,33 +232,47 @@ class _Connection(asyncio.Protocol):
         self._headed = True
 
 
-def _dechunked(buffer: bytearray) -> bytes | None:
-    """The body of a complete chunked message in ``buffer`` (trailers included), else ``None``."""
-    parts: list[bytes] = []
-    at = 0
-    while True:
-        line_end = buffer.find(b"\r\n", at)
-        if line_end < 0:
-            return None
-        size_field = bytes(buffer[at:line_end]).split(b";", 1)[0].strip()
-        size = int(size_field, 16)
-        at = line_end + 2
-        if size == 0:
-            while True:  # trailer fields, up to an empty line
-                line_end = buffer.find(b"\r\n", at)
-                if line_end < 0:
-                    return None
-                if line_end == at:
-                    if line_end + 2 != len(buffer):
-                        raise ValueError("the server sent more than the chunked answer")
-                    return b"".join(parts)
-                at = line_end + 2
-        if len(buffer) < at + size + 2:
-            return None
-        parts.append(bytes(buffer[at : at + size]))
-        if buffer[at + size : at + size + 2] != b"\r\n":
-            raise ValueError("a chunk does not end with CRLF")
-        at += size + 2
+class _Chunks:
+    """The body of a chunked answer, read as its bytes arrive: each call goes on from the
+    first chunk (or trailer line) it could not finish, so a body that comes in many reads is
+    scanned once, not once per read."""
+
+    __slots__ = ("at", "parts", "trailers")
+
+    def __init__(self) -> None:
+        self.at = 0  # where the first unfinished chunk's size line (or trailer line) starts
+        self.parts: list[bytes] = []
+        self.trailers = False
+
+    def body(self, buffer: bytearray) -> bytes | None:
+        """The whole body once ``buffer`` holds the complete message (trailers included), else ``None``."""
+        at = self.at
+        while not self.trailers:
+            line_end = buffer.find(b"\r\n", at)
+            if line_end < 0:
+                break
+            size = int(bytes(buffer[at:line_end]).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                at, self.trailers = line_end + 2, True
+                break
+            start = line_end + 2
+            if len(buffer) < start + size + 2:
+                break
+            if buffer[start + size : start + size + 2] != b"\r\n":
+                raise ValueError("a chunk does not end with CRLF")
+            self.parts.append(bytes(buffer[start : start + size]))
+            at = start + size + 2
+        while self.trailers:  # trailer fields, up to an empty line
+            line_end = buffer.find(b"\r\n", at)
+            if line_end < 0:
+                break
+            if line_end == at:
+                if line_end + 2 != len(buffer):
+                    raise ValueError("the server sent more than the chunked answer")
+                return b"".join(self.parts)
+            at = line_end + 2
+        self.at = at
+        return None
 
 
 class Origin:
