@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import aiohttp
 import pytest
 
 from shared.k8s import http1
@@ -49,3 +50,21 @@ def test_bytes_after_the_last_chunk_or_a_chunk_without_crlf_are_refused() -> Non
         http1._Chunks().body(bytearray(_chunked([b"abc"]) + b"extra"))
     with pytest.raises(ValueError, match="does not end with CRLF"):
         http1._Chunks().body(bytearray(b"3\r\nabcXY0\r\n\r\n"))
+
+
+async def test_a_closed_origin_opens_no_connection_and_the_transport_makes_a_new_one() -> None:
+    """A request still running when the client closes must not leave a connection nobody closes."""
+    origin = http1.Origin(
+        base="http://127.0.0.1:1",
+        host="127.0.0.1",
+        port=1,
+        netloc="127.0.0.1:1",
+        prefix="",
+        tls=None,
+        server_hostname=None,
+        limit=4,
+    )
+    origin.close()
+    assert origin.closed
+    with pytest.raises(aiohttp.ClientConnectionError, match="the client is closed"):
+        await origin.request("GET", "/version", {}, None, timeout_seconds=1)

@@ -301,6 +301,7 @@ class Origin:
         self._limit = limit
         self._busy = 0
         self._queue: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._closed = False
 
     async def request(
         self,
@@ -349,7 +350,7 @@ class Origin:
                 finally:
                     if timer is not None:
                         timer.cancel()
-                if keep and connection.usable():
+                if keep and connection.usable() and not self._closed:
                     self._idle.append(connection)
                 else:
                     self._discard(connection)
@@ -383,6 +384,8 @@ class Origin:
         self._busy -= 1
 
     async def _connection(self, deadline: float | None) -> tuple[_Connection, bool]:
+        if self._closed:
+            raise aiohttp.ClientConnectionError(f"{self.base}: the client is closed")
         while self._idle:
             connection = self._idle.pop()
             if connection.usable():
@@ -402,6 +405,9 @@ class Origin:
             raise
         except OSError as exc:
             raise aiohttp.ClientConnectionError(f"cannot connect to {self._host}:{self._port}: {exc}") from exc
+        if self._closed:  # closed while connecting: nobody would close this one
+            connection.close()
+            raise aiohttp.ClientConnectionError(f"{self.base}: the client is closed")
         self._open.add(connection)
         return connection, False
 
@@ -409,8 +415,13 @@ class Origin:
         self._open.discard(connection)
         connection.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
-        """Close every connection (the ``ApiClient`` is closing)."""
+        """Close every connection (the ``ApiClient`` is closing); later requests fail."""
+        self._closed = True
         self._idle.clear()
         for connection in list(self._open):
             self._discard(connection)

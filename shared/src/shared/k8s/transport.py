@@ -135,7 +135,7 @@ class Transport:
         if connector is None or connector.closed:
             return None  # aiohttp reports the closed client
         base = str(api.configuration.host)
-        if self._origin is not None and self._origin.base == base:
+        if self._origin is not None and self._origin.base == base and not self._origin.closed:
             return self._origin
         parts = urlsplit(base)
         tls: ssl.SSLContext | None = None
