@@ -5,9 +5,9 @@ last observation (and a change after it one more); a busy writer holds back deta
 transient states (not milestones) until the next step, the settle time or quiet; the
 watchers' own message delivered before its acknowledgement is not decoded, the
 acknowledgement records it (and the read loop may drop it as received); another
-publisher's message still is; a stopping writer publishes what it holds, then its events;
-a key the desired-state store does not hold is looked up once, not on every change, and an
-intent that comes later is still found.
+publisher's message still is; a stopping writer publishes what it holds, then its events
+(one cut off mid-publish first); a key the desired-state store does not hold is looked up
+once, not on every change, and an intent that comes later is still found.
 """
 
 from __future__ import annotations
@@ -474,3 +474,60 @@ async def test_an_object_a_propagation_wrote_is_not_looked_up() -> None:
         writer.written_by_propagation(ADDRESS)  # an intent's status is known: nothing to skip
         assert not writer.awaits_intent(ADDRESS)
         assert desired.lookups == 0
+
+
+class Stalling(Recorder):
+    """A publisher whose first status or event never completes (as if cut off mid-publish)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled = asyncio.Event()
+        self._status_calls = 0
+        self._event_calls = 0
+
+    async def status(self, address: subjects.ObjectAddress, document: Any, **kw: Any) -> PubAck:
+        self._status_calls += 1
+        if self._status_calls == 1:
+            self.stalled.set()
+            await asyncio.Event().wait()
+        return await super().status(address, document, **kw)
+
+    async def event(self, *, kind: str, name: str, **kw: Any) -> None:
+        self._event_calls += 1
+        if self._event_calls == 1:
+            self.stalled.set()
+            await asyncio.Event().wait()
+        await super().event(kind=kind, name=name, **kw)
+
+
+def _stalling_writer(mirror: StatusMirror, recorder: Stalling, observations: observed.ObservedStatus) -> StatusWriter:
+    return StatusWriter(
+        publisher=cast(Any, recorder),
+        mirror=mirror,
+        observations=observations,
+        desired=cast(Any, NoDesired()),
+        deleted_linger=timedelta(seconds=60),
+        workers=1,
+    )
+
+
+async def _cut_off(writer: StatusWriter, recorder: Stalling) -> None:
+    task = asyncio.create_task(writer.run())
+    await asyncio.wait_for(recorder.stalled.wait(), 1.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_an_event_cut_off_mid_publish_goes_out_with_the_flush_before_the_queued_ones(
+    mirror: StatusMirror,
+) -> None:
+    recorder = Stalling()
+    writer = _stalling_writer(mirror, recorder, observed.ObservedStatus())
+    writer.emit("cluster", "joined", {"cluster": "a"})
+    writer.emit("cluster", "left", {"cluster": "b"})
+    await _cut_off(writer, recorder)
+    assert recorder.events == []
+
+    await writer.flush()
+    assert recorder.events == ["cluster.joined", "cluster.left"]

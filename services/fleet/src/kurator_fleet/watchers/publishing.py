@@ -118,6 +118,8 @@ class StatusWriter:
         self._stopping = False
         """Flushing: nothing is held back any more."""
         self._events: asyncio.Queue[tuple[str, str, dict[str, Any], str | None]] = asyncio.Queue()
+        self._sending: tuple[str, str, dict[str, Any], str | None] | None = None
+        """The event the events' worker took off the queue and has not published yet."""
         self._purges: set[asyncio.Task[None]] = set()
         self._retiring: dict[subjects.ObjectAddress, Mapping[str, Any] | None] = {}
         self._no_record: set[subjects.ObjectAddress] = set()
@@ -389,9 +391,9 @@ class StatusWriter:
     async def flush(self) -> None:
         """Publish what the writer still holds, once :meth:`run` has stopped (see the module
         docstring): pending statuses as they are now (none held back), then the events not
-        yet published. At most :data:`FLUSH_SECONDS`; what is left then is logged and dropped
-        (the next lease holder's sweep repairs statuses, but would announce such a cluster
-        again)."""
+        yet published (first the one cut off mid-publish, if any). At most
+        :data:`FLUSH_SECONDS`; what is left then is logged and dropped (the next lease
+        holder's sweep repairs statuses, but would announce such a cluster again)."""
         self._stopping = True
         if self._release is not None:
             self._release.cancel()
@@ -406,7 +408,10 @@ class StatusWriter:
         self._again.clear()
         self._cut_off.clear()
         self._queued.clear()
-        events: list[tuple[str, str, dict[str, Any], str | None]] = []
+        # The one the events' worker was cut off with first: it came before the queued ones (it
+        # may have gone out already; a duplicate is the lesser harm).
+        events: list[tuple[str, str, dict[str, Any], str | None]] = [] if self._sending is None else [self._sending]
+        self._sending = None
         while not self._events.empty():
             events.append(self._events.get_nowait())
         if not owed and not events:
@@ -443,7 +448,8 @@ class StatusWriter:
 
     async def _publish_events(self) -> None:
         while True:
-            kind, name, payload, ce_subject = await self._events.get()
+            self._sending = await self._events.get()
+            kind, name, payload, ce_subject = self._sending
             for attempt in range(5):
                 try:
                     await self._publisher.event(
@@ -455,6 +461,7 @@ class StatusWriter:
                 except Exception:
                     log.warning("watchers.event_failed", kind=kind, event=name, attempt=attempt + 1, exc_info=True)
                     await asyncio.sleep(0.5 * (attempt + 1))
+            self._sending = None
 
     async def _purge_after(self, address: subjects.ObjectAddress, seq: int) -> None:
         await asyncio.sleep(self._linger.total_seconds())
