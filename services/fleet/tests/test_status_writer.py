@@ -5,9 +5,10 @@ last observation (and a change after it one more); a busy writer holds back deta
 transient states (not milestones) until the next step, the settle time or quiet; the
 watchers' own message delivered before its acknowledgement is not decoded, the
 acknowledgement records it (and the read loop may drop it as received); another
-publisher's message still is; a stopping writer publishes what it holds, then its events
-(one cut off mid-publish first); a key the desired-state store does not hold is looked up
-once, not on every change, and an intent that comes later is still found.
+publisher's message still is; a stopping writer publishes what it holds (an object cut
+off while being retired gets its final status), then its events (one cut off mid-publish
+first); a key the desired-state store does not hold is looked up once, not on every change,
+and an intent that comes later is still found.
 """
 
 from __future__ import annotations
@@ -531,3 +532,16 @@ async def test_an_event_cut_off_mid_publish_goes_out_with_the_flush_before_the_q
 
     await writer.flush()
     assert recorder.events == ["cluster.joined", "cluster.left"]
+
+
+async def test_an_object_cut_off_while_retiring_is_retired_by_the_flush(mirror: StatusMirror) -> None:
+    recorder = Stalling()
+    observations = observed.ObservedStatus()
+    writer = _stalling_writer(mirror, recorder, observations)
+    web = address(0)
+    writer.retire(web, {**DOCUMENT, "status": {"phase": "Available"}})
+    await _cut_off(writer, recorder)
+    assert recorder.sent == []
+
+    await writer.flush()
+    assert [st["phase"] for st in documents(recorder, web)] == ["Deleted"]

@@ -334,11 +334,13 @@ class StatusWriter:
 
     async def _sync(self, address: subjects.ObjectAddress) -> None:
         if address in self._retiring:
-            last_seen = self._retiring.pop(address)
             if self._observed.get(address) is None:
-                await self._retire(address, last_seen)
+                # Retiring until the final status is out: cut off in between, the flush retires it again.
+                await self._retire(address, self._retiring[address])
+                self._retiring.pop(address, None)
                 return
             # Observed again since: publish it as it is now.
+            del self._retiring[address]
         entry = self._mirror.get(address)
         record_doc: Document | None = None
         if (entry is None or entry.handler is None) and address not in self._no_record:
