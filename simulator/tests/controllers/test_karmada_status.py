@@ -127,3 +127,33 @@ async def test_no_status_is_aggregated_before_the_member_posts_the_deployments_f
     assert item["health"] == "Unhealthy"
     assert item["status"]["generation"] == 2
     assert item["status"]["observedGeneration"] == 1
+
+
+async def test_a_member_that_never_posts_a_status_holds_the_first_aggregation_only_so_long() -> None:
+    """No member Deployment controller runs here: after ``retry_seconds`` the binding is
+    aggregated all the same, with what the member shows."""
+    fleet = await ready_fleet()
+    key = propagated(fleet)
+    bindings = fleet.host_registry.by_key(RESOURCE_BINDINGS)
+    controller = BindingStatusController(fleet=fleet, retry_seconds=2.0)  # 20 ms at 100x
+    task = asyncio.create_task(controller.run())
+
+    def shown() -> list[Any] | None:
+        binding = fleet.host.get(bindings, "default", "web-deployment")
+        return (binding.get("status") or {}).get("aggregatedStatus")
+
+    async def aggregated() -> list[Any] | None:
+        return shown()
+
+    try:
+        await asyncio.sleep(0)
+        controller.reconcile(key)
+        assert not shown()  # waiting for the member's first status
+        (item,) = await eventually(aggregated, timeout_seconds=5)
+        assert item["clusterName"] == MEMBER
+        assert item["applied"] is True
+        assert not controller._waiting
+        assert not controller._waited_out
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -226,7 +226,7 @@ class KarmadaScheduler:
         key = placement_key(request, placement_json)
         found = self._placed.get(key)
         if found is None:
-            found = self.place(request)  # a NoFit is not kept: it is retried with backoff anyway
+            found = self.place(request)  # a NoFit raises, so it is never kept: the next try asks the engine again
             if len(self._placed) >= PLACEMENT_CACHE_SIZE:
                 self._placed.clear()
             self._placed[key] = found

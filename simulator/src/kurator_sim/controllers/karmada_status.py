@@ -103,6 +103,11 @@ class BindingStatusController:
         (stored versions are never changed in place, so the same two objects give the same status)."""
         self._soon: dict[BindingKey, asyncio.TimerHandle] = {}
         """Bindings to reconcile once ``MEMBER_COALESCE_SECONDS`` are up (a reconcile before that cancels)."""
+        self._waiting: dict[BindingKey, asyncio.TimerHandle] = {}
+        """Bindings whose first aggregation waits for a member's first status, each reconciled anyway
+        once ``retry_seconds`` are up (a member controller that never posts must not hold it forever)."""
+        self._waited_out: set[BindingKey] = set()
+        """Bindings whose wait is over: their next aggregation waits for no member."""
         self._tg: asyncio.TaskGroup | None = None
 
     async def run(self) -> None:
@@ -121,9 +126,9 @@ class BindingStatusController:
         finally:
             self._tg = None
             self._queue.close()
-            for handle in self._soon.values():
+            for handle in [*self._soon.values(), *self._waiting.values()]:
                 handle.cancel()
-            self._soon = {}
+            self._soon, self._waiting, self._waited_out = {}, {}, set()
 
     # --- events -----------------------------------------------------------------------------
 
@@ -190,6 +195,22 @@ class BindingStatusController:
         if self._soon.pop(key, None) is not None:
             self._queue.add(key)
 
+    def _wait_for_member(self, key: BindingKey) -> None:
+        if key not in self._waiting:
+            loop = asyncio.get_running_loop()
+            self._waiting[key] = loop.call_later(self.clock.real_seconds(self.retry_seconds), self._wait_over, key)
+
+    def _wait_over(self, key: BindingKey) -> None:
+        if self._waiting.pop(key, None) is not None:
+            self._waited_out.add(key)
+            self._queue.add(key)
+
+    def _done_waiting(self, key: BindingKey) -> None:
+        handle = self._waiting.pop(key, None)
+        if handle is not None:
+            handle.cancel()
+        self._waited_out.discard(key)
+
     # --- reconcile --------------------------------------------------------------------------
 
     def reconcile(self, key: BindingKey) -> None:
@@ -201,6 +222,7 @@ class BindingStatusController:
         # Read-only views of stored objects here (statuses are built anew and the store copies them).
         binding = self.host.peek(rt, namespace or None, name)
         if binding is None:
+            self._done_waiting(key)
             return
         bmeta = binding["metadata"]
         # Worked from here on: a spec write's event that comes later is old news.
@@ -209,9 +231,10 @@ class BindingStatusController:
         spec = binding.get("spec") or {}
         items: list[Obj] = []
         stale = False
-        # Only a binding's first aggregation waits for its members' first statuses: nothing
-        # aggregated before can be left showing (a later one shows an update at once, Unhealthy).
-        first = not (binding.get("status") or {}).get("aggregatedStatus")
+        # Only a binding's first aggregation waits for its members' first statuses, for at most
+        # retry_seconds: nothing aggregated before can be left showing (a later one shows an
+        # update at once, Unhealthy).
+        first = not (binding.get("status") or {}).get("aggregatedStatus") and key not in self._waited_out
         for cluster in list(self.host.iter_raw(self.registry.by_key(CLUSTERS))):
             cluster_name = cluster["metadata"]["name"]
             work = self.host.peek(self.works_rt, execution_space(cluster_name), wname)
@@ -221,10 +244,12 @@ class BindingStatusController:
                 continue
             collected = self._collect(work, cluster_name, may_wait=first)
             if collected is None:
+                self._wait_for_member(key)
                 return
             work, fresh = collected
             stale = stale or not fresh
             items.append(self._item(work))
+        self._done_waiting(key)
         items.sort(key=lambda item: str(item["clusterName"]))
         targets = {str(c.get("name")) for c in spec.get("clusters") or ()}
         targets |= {str(t.get("fromCluster")) for t in spec.get("gracefulEvictionTasks") or ()}
