@@ -81,3 +81,19 @@ def test_without_settling_the_fleet_is_known_with_its_first_cluster(fleet_labels
     [(name, labels), *_] = fleet_labels.items()
     state.cluster(name, labels)
     assert state.fleet_known.is_set()
+
+
+async def test_a_fleet_that_emptied_waits_again_for_the_clusters_that_come_back(
+    fleet_labels: dict[str, dict[str, str]],
+) -> None:
+    """The bound on waiting counts from the first cluster that comes after the fleet emptied,
+    not from the ones that left: the first to come back does not settle it on its own."""
+    state = tracker.Tracker(index.Index(), fleet_settle=SETTLE)
+    [(name, labels), *_] = fleet_labels.items()
+    state.cluster(name, labels, ready=True)
+    state.cluster(name, None)  # gone before the fleet settled
+    await asyncio.sleep(SETTLE.total_seconds() * (tracker._SETTLE_BOUND + 2))
+    assert not state.fleet_known.is_set()
+    state.cluster(name, labels, ready=True)
+    assert not state.fleet_known.is_set()  # judged only once the returning clusters are quiet
+    await asyncio.wait_for(state.fleet_known.wait(), 1)

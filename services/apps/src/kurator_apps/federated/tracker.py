@@ -212,7 +212,10 @@ class Tracker:
     def _fleet_settled(self) -> None:
         self._settling = None
         if not self._labels:
-            return  # every cluster seen has left: still nothing to judge by
+            # Every cluster seen has left: still nothing to judge by, and the bound on waiting
+            # counts again from the next cluster that comes.
+            self._moving_since = None
+            return
         self.fleet_known.set()
         for fd in self.index.fds():  # judged with the fleet as it is now
             self.touch((fd.namespace, fd.name))
