@@ -281,25 +281,9 @@ async def publish(
             # is decided here, and only what has something to send becomes a task.
             jobs: list[Callable[[], Awaitable[None]]] = []
             for at in sorted(batch):
-                missing = state.unpropagated(at)
-                if missing is not None:
-                    jobs.append(
-                        functools.partial(
-                            _propagate_then_publish,
-                            state,
-                            publisher,
-                            fleet,
-                            at,
-                            missing,
-                            now,
-                            held=held,
-                            moment=loop.time,
-                        )
-                    )
-                    continue
-                send = _to_send(state, publisher, at, now(), held=held, moment=loop.time())
-                if send is not None:
-                    jobs.append(send)
+                job = _job(state, publisher, fleet, at, now, held=held, moment=loop.time)
+                if job is not None:
+                    jobs.append(job)
             if jobs:
                 await _bounded(jobs)
     finally:
@@ -328,17 +312,31 @@ async def _publish_one(
     held: settling.Settling,
     moment: float,
 ) -> None:
-    """Publish what ``at`` needs now: its Propagation when the fleet lacks it, its status unless
-    held back (:mod:`.settling`), the events that wait."""
+    """What :func:`publish` does for ``at`` in a batch, at ``now`` and loop time ``moment``."""
+    job = _job(state, publisher, fleet, at, lambda: now, held=held, moment=lambda: moment)
+    if job is not None:
+        await job()
+
+
+def _job(
+    state: tracker.Tracker,
+    publisher: Publisher,
+    fleet: handlers.Propagations,
+    at: tracker.At,
+    now: Callable[[], datetime],
+    *,
+    held: settling.Settling,
+    moment: Callable[[], float],
+) -> Callable[[], Awaitable[None]] | None:
+    """What ``at`` needs now, as a job to run: its Propagation when the fleet lacks it (then its
+    status), else its status unless held back (:mod:`.settling`) and the events that wait;
+    ``None``: nothing."""
     missing = state.unpropagated(at)
     if missing is not None:
-        await _propagate_then_publish(
-            state, publisher, fleet, at, missing, lambda: now, held=held, moment=lambda: moment
+        return functools.partial(
+            _propagate_then_publish, state, publisher, fleet, at, missing, now, held=held, moment=moment
         )
-        return
-    send = _to_send(state, publisher, at, now, held=held, moment=moment)
-    if send is not None:
-        await send()
+    return _to_send(state, publisher, at, now(), held=held, moment=moment())
 
 
 async def _propagate_then_publish(
