@@ -92,13 +92,6 @@ def test_a_body_that_is_not_a_status_is_cut_short() -> None:
     assert len(err.message) == 256
 
 
-def test_translated_chains_the_library_error() -> None:
-    original = _exception(404, _status(404, "NotFound"))
-    with pytest.raises(errors.NotFound) as info, errors.translated():
-        raise original
-    assert info.value.__cause__ is original
-
-
 async def test_not_found_from_the_server(api: objects.Objects) -> None:
     with pytest.raises(errors.NotFound) as info:
         await api.get(resources.SECRETS, name="absent", namespace="default")

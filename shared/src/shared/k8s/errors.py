@@ -1,8 +1,8 @@
 """Kubernetes API errors as our own types, translated from ``kubernetes_asyncio`` at the boundary.
 
 The client library may be replaced one day (kopf's reason for the same module), so nothing
-above ``shared.k8s`` catches its exceptions: every call in :mod:`shared.k8s.objects` goes
-through :func:`translated`, which raises one of the types below ``from`` the library's error.
+above ``shared.k8s`` catches its exceptions: every call in :mod:`shared.k8s.objects` raises
+:func:`translation` of the library's error, one of the types below, ``from`` that error.
 
 The type says what happened (``NotFound``, ``Conflict``, ``Invalid`` with the ``Status``
 causes, ...); ``transient`` says whether trying again later can help. Deciding what that
@@ -11,8 +11,7 @@ means for an intent (reject, retry) is the caller's job.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
@@ -186,15 +185,6 @@ def from_api_exception(exc: ApiException) -> ApiError:
         details=details,
         retry_after_seconds=float(retry_after) if isinstance(retry_after, int | float) else None,
     )
-
-
-@contextlib.contextmanager
-def translated() -> Iterator[None]:
-    """Run a client call, raising our error types (chained to the library's) instead of its own."""
-    try:
-        yield
-    except (ApiException, TimeoutError, aiohttp.ClientError) as exc:
-        raise translation(exc) from exc
 
 
 def translation(exc: ApiException | TimeoutError | aiohttp.ClientError) -> ApiError:
