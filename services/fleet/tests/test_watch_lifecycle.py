@@ -1,8 +1,8 @@
 """The watch side's lifecycle on the real bus and the simulator (20x faster than real time):
 the lease moving to another replica (a replica stopping before its statuses went out
-publishes them first), objects leaving Karmada, objects nobody applied as an
-intent, statuses published without the latest observation, the Propagation's placements,
-and the level-triggered resync.
+publishes them first; one that lost the lease publishes nothing more), objects leaving
+Karmada, objects nobody applied as an intent, statuses published without the latest
+observation, the Propagation's placements, and the level-triggered resync.
 
 Objects are written straight into the simulator's Karmada store where a test needs Karmada
 to change without an intent (a cluster unjoined, a template applied with kubectl).
@@ -10,6 +10,7 @@ to change without an intent (a cluster unjoined, a template applied with kubectl
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable
@@ -22,11 +23,11 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from kurator_fleet import extensions
+from kurator_fleet import extensions, watchers
 from kurator_fleet.watchers import config
 from kurator_sim import app, testing
 from kurator_sim.settings import SimSettings
-from shared.bus import client, reader
+from shared.bus import client, lease, reader
 from shared.bus.publisher import Publisher
 from shared.contracts import subjects
 from shared.testing import services
@@ -189,6 +190,38 @@ async def test_a_replica_stopping_before_its_statuses_went_out_publishes_them_fi
         notready = await until(lambda: events.named("cluster.notready"), message="b reports", timeout_seconds=20)
         assert notready[0]["cluster"] == STAGING
     assert len(events.named("cluster.joined")) == members
+
+
+async def test_a_replica_that_lost_the_lease_publishes_nothing_more(
+    sim: tuple[app.Running, Path], nats_url: str, nc: Client, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lost, not given up (another replica took the lease entry): the statuses a still holds may
+    be stale by now, and the other replica is the one that publishes."""
+    running, kubeconfig = sim
+    members = len(running.fleet.members)
+    settings = config.WatcherSettings.from_service
+
+    def slow(service_settings: Any) -> config.WatcherSettings:
+        return dataclasses.replace(settings(service_settings), coalesce=timedelta(seconds=30))
+
+    async def hold_as_x() -> None:
+        leases = await nc.jetstream().key_value(lease.BUCKET)  # declared by a
+        while True:  # within the TTL (1.5 s): a never gets the lease back
+            await leases.put(f"fleet.{watchers.NAME}", b"x")
+            await asyncio.sleep(0.3)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(config.WatcherSettings, "from_service", staticmethod(slow))
+        async with replica(nats_url, kubeconfig, "a"):
+            await until(lambda: len(events.named("cluster.joined")) == members, message="joined", timeout_seconds=15)
+            x = asyncio.create_task(hold_as_x())
+            try:
+                await asyncio.sleep(2.0)  # a's renewal (every 0.5 s) fails, its work stops
+                assert all([await status_of(nc, cluster(name)) is None for name in running.fleet.members])
+            finally:
+                x.cancel()
+                await asyncio.wait({x})
+    assert all([await status_of(nc, cluster(name)) is None for name in running.fleet.members])
 
 
 async def test_a_cluster_unjoined_from_karmada_leaves(

@@ -4,13 +4,15 @@ sweeps) runs in the replica holding the lease; another replica takes over when i
 The bucket ``kurator_leases`` keeps each entry for ``ttl`` after its last write. A holder
 renews its entry every third of the TTL with a compare-and-set on the revision; whoever
 creates an absent (or expired) entry holds the lease. A holder that cannot renew (it lost
-NATS, or someone else took the entry) stops its work at once.
+NATS, or someone else took the entry) stops its work at once; work on its way out asks
+:func:`lost` whether that is why, since another replica may hold the lease by then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -25,6 +27,17 @@ log = structlog.get_logger(__name__)
 BUCKET = "kurator_leases"
 STOP_SECONDS = 10.0
 """How long giving up a lease waits for its work to stop, and for the release to be written."""
+
+_RUNNING_UNDER: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("lease", default=None)
+"""The lease the current work runs under (set in its task's context, inherited by its subtasks)."""
+
+
+def lost() -> bool:
+    """Whether the lease the calling work runs under was lost (its renewal failed, so another
+    replica may hold it already) rather than given up: for work that is stopping, to tell
+    whether it may still act on the lease's behalf. False outside any lease."""
+    running_under = _RUNNING_UNDER.get()
+    return running_under is not None and running_under.lost
 
 
 async def declare_bucket(js: JetStreamContext, *, ttl: timedelta, replicas: int = 1) -> KeyValue:
@@ -51,6 +64,8 @@ class Lease:
         self.holder = holder
         self._ttl = ttl
         self.held = False
+        self.lost = False
+        """The last holding ended because the renewal failed, not because it was given up."""
 
     async def _try_acquire(self) -> int | None:
         try:
@@ -67,8 +82,11 @@ class Lease:
                 await asyncio.sleep(period)
                 continue
             self.held = True
+            self.lost = False
             log.info("lease.acquired", lease=self.name, holder=self.holder)
-            task: asyncio.Task[None] = asyncio.create_task(work(), name=f"lease:{self.name}")
+            context = contextvars.copy_context()
+            context.run(_RUNNING_UNDER.set, self)
+            task: asyncio.Task[None] = asyncio.create_task(work(), name=f"lease:{self.name}", context=context)
             try:
                 while True:
                     done, _ = await asyncio.wait({task}, timeout=period)
@@ -79,6 +97,7 @@ class Lease:
                         revision = int(await self._kv.update(self.name, self.holder.encode(), last=revision))
                     except Exception as exc:
                         log.warning("lease.lost", lease=self.name, holder=self.holder, error=str(exc))
+                        self.lost = True  # before the work is cancelled: it asks on its way out
                         break
             finally:
                 self.held = False

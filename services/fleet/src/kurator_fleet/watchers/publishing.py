@@ -32,12 +32,12 @@ is quiet (the average falls under a quarter of that, or two windows pass without
 everything held goes out: held back is only ever "later, with more news", never "not at all".
 With ``settle`` 0 or no window, nothing is held.
 
-When the writer stops (the lease is lost or the service stops), :meth:`StatusWriter.flush`
-publishes what it still holds before the lease is given up: the statuses waiting for their
-window, held back or cut off mid-publish, then the events not yet out. Events go out at once
-and statuses after the window, and the replica taking over judges transitions against the
-statuses on the bus (:mod:`.signals`): without the flush, a cluster whose ``joined`` went out
-but whose status did not would be announced again.
+When the writer stops because the service stops, :meth:`StatusWriter.flush` publishes what
+it still holds before the lease is given up (not when the lease was lost: see :mod:`.runner`):
+the statuses waiting for their window, held back or cut off mid-publish, then the events not
+yet out. Events go out at once and statuses after the window, and the replica taking over
+judges transitions against the statuses on the bus (:mod:`.signals`): without the flush, a
+cluster whose ``joined`` went out but whose status did not would be announced again.
 
 Objects no intent created get a final ``Deleted`` status when they vanish, purged from the
 last-value cache after a linger, as the processor does for deleted intents. Objects whose

@@ -7,9 +7,11 @@ then every ``resync`` period (DESIGN 3, level-triggered repair), :meth:`Watchers
 compares everything: each watch lists again, the mirror is read again from the bus, every
 observation is checked against it, and subjects whose object is gone are retired.
 
-On the way out (the lease lost, the service stopping) the writer first publishes what it
-still holds (:meth:`~.publishing.StatusWriter.flush`), so the next lease holder finds on the
-bus everything this one announced.
+On the way out, when the service stops (it gives the lease up), the writer first publishes
+what it still holds (:meth:`~.publishing.StatusWriter.flush`), so the next lease holder finds
+on the bus everything this one announced. Not when the lease was lost: another replica may
+hold it already, and what this one holds may be stale by then (the holder's sweep repairs the
+statuses).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from kurator_fleet.watchers.cluster_tracker import ClusterTracker
 from kurator_fleet.watchers.config import WatcherSettings
 from kurator_fleet.watchers.mirror import Entry, StatusMirror, watcher_source
 from kurator_fleet.watchers.publishing import StatusWriter
+from shared.bus import lease
 from shared.bus.publisher import Publisher
 from shared.contracts import subjects
 from shared.k8s import connection, resources, watching
@@ -115,7 +118,11 @@ class Watchers:
             try:
                 # Before the lease is given up (the lease waits for this task): a replica taking
                 # over judges events against the statuses on the bus, so none may stay behind.
-                await self.writer.flush()
+                # A lost lease may be held by another replica already: nothing more from this one.
+                if lease.lost():
+                    log.warning("watchers.lease_lost_unflushed")
+                else:
+                    await self.writer.flush()
             finally:
                 await self.mirror.stop()
                 await self.publisher.js_publisher.stop()
