@@ -109,6 +109,24 @@ def mirror() -> StatusMirror:
     return StatusMirror(cast(Any, None), own_source=OWN)
 
 
+def _writer(
+    mirror: StatusMirror,
+    recorder: Recorder,
+    observations: observed.ObservedStatus,
+    *,
+    desired: Desired | NoDesired | None = None,
+    **options: Any,
+) -> StatusWriter:
+    """A writer publishing to ``recorder`` (deleted objects linger 1 s unless ``options`` say otherwise)."""
+    return StatusWriter(
+        publisher=cast(Any, recorder),
+        mirror=mirror,
+        observations=observations,
+        desired=cast(Any, desired or NoDesired()),
+        **{"deleted_linger": timedelta(seconds=1), **options},
+    )
+
+
 @contextlib.asynccontextmanager
 async def writing(
     mirror: StatusMirror,
@@ -121,16 +139,7 @@ async def writing(
     """A running writer publishing to a :class:`Recorder`."""
     recorder = Recorder()
     observations = observed.ObservedStatus()
-    writer = StatusWriter(
-        publisher=cast(Any, recorder),
-        mirror=mirror,
-        observations=observations,
-        desired=cast(Any, desired or NoDesired()),
-        deleted_linger=timedelta(seconds=1),
-        workers=workers,
-        coalesce=coalesce,
-        settle=settle,
-    )
+    writer = _writer(mirror, recorder, observations, desired=desired, workers=workers, coalesce=coalesce, settle=settle)
     task = asyncio.create_task(writer.run())
     try:
         yield writer, recorder, observations
@@ -295,15 +304,8 @@ async def test_a_stopping_writer_publishes_what_it_holds_then_its_events(mirror:
     go out, then the events not yet published, so the next lease holder finds them on the bus."""
     recorder = Recorder()
     observations = observed.ObservedStatus()
-    writer = StatusWriter(
-        publisher=cast(Any, recorder),
-        mirror=mirror,
-        observations=observations,
-        desired=cast(Any, NoDesired()),
-        deleted_linger=timedelta(seconds=1),
-        workers=1,
-        coalesce=timedelta(milliseconds=50),
-        settle=timedelta(seconds=60),
+    writer = _writer(
+        mirror, recorder, observations, workers=1, coalesce=timedelta(milliseconds=50), settle=timedelta(seconds=60)
     )
     task = asyncio.create_task(writer.run())
     await asyncio.sleep(0)  # the workers wait for requests
@@ -502,14 +504,7 @@ class Stalling(Recorder):
 
 
 def _stalling_writer(mirror: StatusMirror, recorder: Stalling, observations: observed.ObservedStatus) -> StatusWriter:
-    return StatusWriter(
-        publisher=cast(Any, recorder),
-        mirror=mirror,
-        observations=observations,
-        desired=cast(Any, NoDesired()),
-        deleted_linger=timedelta(seconds=60),
-        workers=1,
-    )
+    return _writer(mirror, recorder, observations, deleted_linger=timedelta(seconds=60), workers=1)
 
 
 async def _cut_off(writer: StatusWriter, recorder: Stalling) -> None:

@@ -47,6 +47,11 @@ def _demand(rng: random.Random, i: int) -> kube_capacity.Demand:
     return demand
 
 
+def _moved(previous: Mapping[Any, int], now: Mapping[Any, int]) -> set[Any]:
+    """The workloads whose scheduled count differs between two packings (or is in only one)."""
+    return {k for k in previous.keys() | now.keys() if (k in previous, previous.get(k)) != (k in now, now.get(k))}
+
+
 def test_incremental_packing_matches_a_fresh_one() -> None:
     rng = random.Random(7)
     nodes = [_node("n-0", "4", 10, gpu=2), _node("n-1", "2", 8, zone="b"), _node("n-2", "8", 20, gpu=1)]
@@ -68,12 +73,7 @@ def test_incremental_packing_matches_a_fresh_one() -> None:
         assert incremental.scheduled == fresh.scheduled, step
         if incremental.changed is not None:
             # What it says moved is every workload whose count differs from the last packing.
-            differs = {
-                k
-                for k in previous.keys() | fresh.scheduled.keys()
-                if (k in previous, previous.get(k)) != (k in fresh.scheduled, fresh.scheduled.get(k))
-            }
-            assert differs == incremental.changed, step
+            assert _moved(previous, fresh.scheduled) == incremental.changed, step
         previous = fresh.scheduled
         assert incremental.allocated == fresh.allocated, step
         assert incremental.allocating == fresh.allocating, step
@@ -196,12 +196,7 @@ def test_a_member_packing_followed_through_the_history_matches_a_fresh_one(histo
             fresh = kube_capacity.member_packing(store)
             assert _packing_summary(cached) == _packing_summary(fresh), step
             if cached.changed is not None:
-                differs = {
-                    k
-                    for k in previous.keys() | fresh.scheduled.keys()
-                    if (k in previous, previous.get(k)) != (k in fresh.scheduled, fresh.scheduled.get(k))
-                }
-                assert differs == cached.changed, step
+                assert _moved(previous, fresh.scheduled) == cached.changed, step
             previous = fresh.scheduled
         if rng.random() < 0.1:
             # Reading the demands, or packing another list, in between: the next packing still agrees.
